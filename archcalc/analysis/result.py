@@ -1,0 +1,163 @@
+"""What an analysis returns: one record per leaf layer, one per composite, and the totals.
+
+Records hold data only; totals and subtotals are *derived* from the leaf rows, never counted
+separately. Shapes exclude the batch axis; ``macs``, ``ops`` and ``activation_bytes`` are for the
+whole batch; ``params`` do not depend on it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["LayerRow", "GroupRow", "Totals", "Analysis", "DTYPE_BYTES"]
+
+from dataclasses import dataclass, field
+
+from typing import Any, Iterable
+
+from ..conventions import Convention, headline_count
+
+DTYPE_BYTES: dict[str, int] = {
+    "float64": 8, "float32": 4, "tf32": 4, "float16": 2, "bfloat16": 2, "float8": 1, "int8": 1,
+}
+"""Bytes per activation element for ``--dtype`` (tf32 is stored as float32)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LayerRow:
+    """One leaf layer, in execution order."""
+
+    name: str
+    type: str
+    depth: int
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    params: int
+    macs: int
+    ops: int
+    activation_bytes: int
+    pooling_ops: int = 0
+    receptive_field: tuple[int, ...] | None = None
+    jump: tuple[float, ...] | None = None
+    start: tuple[float, ...] | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def seed_flops(self) -> int:
+        return self.macs + self.pooling_ops
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """A composite (block use, stage, residual, concat) with the subtotal of its leaves."""
+
+    name: str
+    type: str
+    depth: int
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    first: int  # index of its first leaf in Analysis.layers
+    stop: int  # one past its last leaf
+    params: int
+    macs: int
+    ops: int
+    activation_bytes: int
+    pooling_ops: int = 0
+    receptive_field: tuple[int, ...] | None = None
+
+    @property
+    def seed_flops(self) -> int:
+        return self.macs + self.pooling_ops
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    params: int
+    macs: int
+    ops: int
+    activation_bytes: int
+    pooling_ops: int
+
+    @property
+    def seed_flops(self) -> int:
+        return self.macs + self.pooling_ops
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    @classmethod
+    def of(cls, rows: Iterable[LayerRow]) -> "Totals":
+        params = macs = ops = act = pool = 0
+        for r in rows:
+            params += r.params
+            macs += r.macs
+            ops += r.ops
+            act += r.activation_bytes
+            pool += r.pooling_ops
+        return cls(params, macs, ops, act, pool)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The static cost of one spec at one batch size and dtype."""
+
+    name: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    batch_size: int
+    dtype: str
+    layers: tuple[LayerRow, ...]
+    groups: tuple[GroupRow, ...]
+    totals: Totals
+
+    @property
+    def bytes_per_element(self) -> int:
+        return DTYPE_BYTES[self.dtype]
+
+    @property
+    def input_bytes(self) -> int:
+        from ..formulas import prod
+        return prod(self.input_shape) * self.batch_size * self.bytes_per_element
+
+    @property
+    def param_bytes(self) -> int:
+        return self.totals.params * self.bytes_per_element
+
+    def headline(self, convention: Convention | str = Convention.MACS) -> int:
+        """The total cost under a counting convention (see :mod:`archcalc.conventions`)."""
+        return headline_count(Convention(convention), macs=self.totals.macs, pooling_ops=self.totals.pooling_ops)
+
+    def row(self, name: str) -> LayerRow | GroupRow:
+        """A leaf or group by dotted name, or by a unique last component (``conv1``)."""
+        for r in self.layers:
+            if r.name == name:
+                return r
+        for g in self.groups:
+            if g.name == name:
+                return g
+        matches = [r for r in (*self.layers, *self.groups) if r.name.rsplit(".", 1)[-1] == name]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise KeyError(f"{name!r} is ambiguous: {', '.join(m.name for m in matches[:5])}")
+        raise KeyError(f"no layer named {name!r}")
+
+    def rows_at_depth(self, levels: int | None) -> list[LayerRow | GroupRow]:
+        """Rows in execution order showing ``levels`` levels of nesting: composites at nesting
+        depth ``levels - 1`` are collapsed into their subtotal row (``levels=1``: top-level
+        entries only). ``None`` shows every leaf."""
+        if levels is None:
+            return list(self.layers)
+        if levels < 1:
+            raise ValueError("levels must be at least 1")
+        starts = {g.first: g for g in self.groups if g.depth == levels - 1}
+        out: list[LayerRow | GroupRow] = []
+        i = 0
+        while i < len(self.layers):
+            group = starts.get(i)
+            if group is not None:
+                out.append(group)
+                i = group.stop
+            else:
+                out.append(self.layers[i])
+                i += 1
+        return out

@@ -1,0 +1,84 @@
+"""The ``archcalc`` command line: a thin shell over the library.
+
+Each subcommand lives in :mod:`archcalc.commands` as a module with ``add_parser(subparsers)``
+and ``run(args) -> int``; heavy imports (torch, matplotlib) happen inside ``run`` only.
+Errors the user can fix are printed as one message with exit status 2; ``--debug`` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+__all__ = ["main", "COMMANDS"]
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from . import __version__
+from .errors import ArchcalcError
+
+COMMANDS = ("report", "validate", "schema", "check", "crosscheck", "bench", "plot")
+
+DESCRIPTION = """\
+Static architecture analyzer and cost calculator for convolutional networks.
+
+Declare a network as a YAML spec (specs/*.yaml), then:
+  archcalc report specs/alexnet.yaml            per-layer shapes, params, MACs, memory
+  archcalc report specs/alexnet.yaml --style seed   the lecture's AlexNet columns
+  archcalc validate specs/*.yaml                check specs without analyzing
+  archcalc schema > specs/schema.json           JSON Schema for editor autocompletion
+
+Counting conventions (MACs vs FLOPs, pooling, batch norm) are described in the README and in
+`python -m pydoc archcalc.conventions`.
+"""
+
+
+def _available() -> list[str]:
+    names = []
+    for name in COMMANDS:
+        try:
+            importlib.util.find_spec(f"archcalc.commands.{name}")  # type: ignore[attr-defined]
+        except ModuleNotFoundError:  # pragma: no cover
+            continue
+        if importlib.util.find_spec(f"archcalc.commands.{name}") is not None:  # type: ignore[attr-defined]
+            names.append(name)
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="archcalc", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"archcalc {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _available():
+        module = importlib.import_module(f"archcalc.commands.{name}")
+        module.add_parser(sub)
+        sub.choices[name].add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                                       help="show Python tracebacks for errors")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except ArchcalcError as exc:
+        if args.debug:
+            raise
+        print(f"archcalc: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("archcalc: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

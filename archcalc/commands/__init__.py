@@ -1,0 +1,1 @@
+"""One module per ``archcalc`` subcommand (see :mod:`archcalc.cli`)."""

@@ -1,0 +1,72 @@
+"""Arguments and helpers shared by several subcommands."""
+
+from __future__ import annotations
+
+__all__ = ["add_spec_options", "load_from_args", "parse_assignments", "emit", "spec_paths"]
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import SpecError
+from ..fileio import write_atomic
+from ..spec import Spec, load_spec
+
+
+def parse_assignments(text: str, what: str) -> dict[str, Any]:
+    """``"width=1.1,depth=1.2"`` -> ``{"width": 1.1, "depth": 1.2}`` (values as YAML scalars)."""
+    out: dict[str, Any] = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SpecError(f"{what}: expected NAME=VALUE pairs separated by commas, got {item!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise SpecError(f"{what}: cannot read the value of {key!r}: {value!r}") from None
+    return out
+
+
+def add_spec_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE[,...]",
+                        help="override a spec parameter (its `params:`), e.g. --param bn=true")
+    parser.add_argument("--scale", metavar="width=W,depth=D,resolution=R",
+                        help="compound scaling on top of the spec's own: width and depth multipliers "
+                             "(channels rounded to multiples of 8), input resolution")
+
+
+def load_from_args(path: str | Path, args: argparse.Namespace) -> Spec:
+    params: dict[str, Any] = {}
+    for item in getattr(args, "param", []) or []:
+        params.update(parse_assignments(item, "--param"))
+    scale = parse_assignments(args.scale, "--scale") if getattr(args, "scale", None) else None
+    return load_spec(path, params=params or None, scale=scale)
+
+
+def spec_paths(items: list[str]) -> list[Path]:
+    """Expand directories into their ``*.yaml`` files (sorted); keep files as given."""
+    paths: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(q for q in p.glob("*.yaml") if q.is_file())
+            if not found:
+                raise SpecError(f"{p}: directory holds no *.yaml specs")
+            paths.extend(found)
+        else:
+            paths.append(p)
+    return paths
+
+
+def emit(text: str | bytes, output: str | None) -> None:
+    """Print to stdout, or write ``output`` atomically."""
+    if output:
+        write_atomic(output, text)
+    else:
+        if isinstance(text, bytes):
+            sys.stdout.buffer.write(text)
+        else:
+            sys.stdout.write(text)

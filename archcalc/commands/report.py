@@ -1,0 +1,66 @@
+"""``archcalc report``: the per-layer table of one spec."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..analysis import DTYPE_BYTES
+from ..conventions import Convention
+from .common import add_spec_options, emit, load_from_args
+
+HELP = "per-layer shapes, params, multiply-adds, other ops, activation memory and receptive field"
+EPILOG = """\
+examples:
+  archcalc report specs/vgg16.yaml
+  archcalc report specs/alexnet.yaml --style seed          # the lecture's AlexNet columns
+  archcalc report specs/resnet50.yaml --depth 1            # one row per stage
+  archcalc report specs/resnet50.yaml --format json -o resnet50.json
+  archcalc report specs/efficientnet_b0.yaml --scale width=1.1,depth=1.2,resolution=240
+
+conventions (--convention): macs = multiply-accumulates (default); flops = 2 * macs;
+seed = macs + pooling window reads, as the lecture tables print "Flops (M)".
+Shapes exclude the batch axis; MACs, ops and memory are for the whole batch.
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help=HELP, description=HELP.capitalize() + ".", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("spec", help="path to a YAML spec")
+    p.add_argument("--format", "-f", default="table",
+                   choices=("table", "markdown", "csv", "json", "latex", "html"), help="output format (default: table)")
+    p.add_argument("--style", default="default", choices=("default", "seed"),
+                   help="column layout: default, or seed (Layer, C_in, H/W, Filters, K, S, P, C_out, H'/W', "
+                        "Mem (KB), Param (k), Flops (M))")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    p.add_argument("--depth", type=_positive, metavar="N",
+                   help="show N levels of nesting; deeper blocks collapse into subtotal rows")
+    p.add_argument("--dtype", default="float32", choices=tuple(DTYPE_BYTES), help="activation element type (default float32)")
+    p.add_argument("--batch", type=_positive, default=1, metavar="N", help="batch size (default 1)")
+    p.add_argument("--convention", default="macs", choices=[c.value for c in Convention],
+                   help="headline cost: macs (default), flops (2*MACs) or seed (MACs + pooling)")
+    p.add_argument("--raw", action="store_true", help="exact integers instead of K/M/G and KB/MB")
+    add_spec_options(p)
+    p.set_defaults(run=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..analysis import analyze
+    from ..render import render_report
+
+    spec = load_from_args(args.spec, args)
+    analysis = analyze(spec, batch_size=args.batch, dtype=args.dtype)
+    text = render_report(analysis, fmt=args.format, style=args.style, convention=args.convention,
+                         depth=args.depth, raw=args.raw)
+    emit(text, args.output)
+    return 0

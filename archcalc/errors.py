@@ -1,0 +1,65 @@
+"""Errors a user can act on: each names the file, the YAML line and the field path.
+
+The CLI turns any :class:`ArchcalcError` into one readable message and exit status 2;
+nothing else in the library prints.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ArchcalcError", "SpecError", "AnalysisError", "Location"]
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where in the user's files something came from."""
+
+    file: str | None = None
+    line: int | None = None
+    path: str | None = None  # field path in the user's terms, e.g. ``layers[3].kernel``
+    layer: str | None = None  # dotted layer name after expansion, e.g. ``conv3_x.block2.conv1``
+    via: str | None = None  # how an expanded node got there, e.g. "block 'bottleneck' used at line 37"
+
+    def prefix(self) -> str:
+        where = self.file or "<spec>"
+        if self.line is not None:
+            where += f":{self.line}"
+        parts = [where]
+        if self.path:
+            parts.append(self.path)
+        return ": ".join(parts)
+
+    def suffix(self) -> str:
+        bits = []
+        if self.layer:
+            bits.append(f"layer {self.layer}")
+        if self.via:
+            bits.append(self.via)
+        return f" ({'; '.join(bits)})" if bits else ""
+
+
+class ArchcalcError(Exception):
+    """Base class of every error archcalc reports to users."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, location: Location | None = None, *, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.location = location or Location()
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = f"{self.location.prefix()}: {self.message}{self.location.suffix()}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class SpecError(ArchcalcError):
+    """The spec file is not valid: YAML syntax, unknown field, wrong type, bad block use."""
+
+
+class AnalysisError(ArchcalcError):
+    """The spec is well-formed but describes an impossible network (shapes do not fit)."""

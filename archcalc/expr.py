@@ -1,0 +1,190 @@
+"""A small, whitelisted arithmetic language for block arguments: ``4 * $mid``, ``max(1, $c // 4)``.
+
+Specs are data, so nothing in them is ever passed to ``eval``. ``ast.parse`` only *parses* the
+text; :func:`evaluate` then walks the tree and accepts exactly these constructs:
+
+* integer and float literals, ``$name`` variables (block arguments and spec ``params``);
+* ``+ - * / // %`` and unary ``-``/``+`` (no ``**``: no way to build huge numbers cheaply);
+* ``x[i]`` indexing into a list argument;
+* comparisons (``== != < <= > >=``), ``and``/``or``/``not``, ``true``/``false`` and the
+  conditional ``a if cond else b`` (variants: ``s: "$stride if $v1 else 1"``);
+* calls to :data:`FUNCTIONS` (``min``, ``max``, ``ceil``, ``floor``, ``round``, ``int``,
+  ``make_divisible``).
+
+Anything else -- attribute access, comprehensions, strings, lambdas, other calls -- is a
+:class:`ExprError` naming the construct.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ExprError", "evaluate", "is_expression", "make_divisible", "FUNCTIONS"]
+
+import ast
+import math
+import operator
+import re
+from typing import Any, Callable, Mapping
+
+MAX_LENGTH = 300
+MAX_MAGNITUDE = 2**62
+
+_VAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_PREFIX = "__arg_"
+
+
+class ExprError(ValueError):
+    """An expression that is not in the whitelisted language, or fails to evaluate."""
+
+
+def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """Round a channel count to a multiple of ``divisor`` without losing more than 10 %.
+
+    The rule of the MobileNet/EfficientNet reference code (``_make_divisible``), used by
+    compound width scaling: ``max(min_value, int(v + d/2) // d * d)``, bumped up by ``d`` when
+    rounding down lost more than 10 % of ``v``.
+    """
+    if min_value is None:
+        min_value = divisor
+    new_value = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if new_value < 0.9 * value:
+        new_value += divisor
+    return new_value
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "min": min,
+    "max": max,
+    "ceil": math.ceil,
+    "floor": math.floor,
+    "round": round,
+    "int": int,
+    "make_divisible": make_divisible,
+}
+
+_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+_UNARY: dict[type, Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+
+def is_expression(value: Any) -> bool:
+    return isinstance(value, str) and "$" in value
+
+
+def variables(text: str) -> list[str]:
+    return _VAR.findall(text)
+
+
+def evaluate(text: str, env: Mapping[str, Any]) -> Any:
+    """Evaluate ``text`` with ``$name`` bound from ``env``.
+
+    A text that is exactly one variable (``"$shortcut"``) returns the bound value unchanged,
+    whatever its type; anything else must be arithmetic and returns a number. Floats that are
+    whole numbers come back as ``int`` so that ``$c / 2`` can be a channel count.
+    """
+    text = text.strip()
+    if len(text) > MAX_LENGTH:
+        raise ExprError(f"expression longer than {MAX_LENGTH} characters")
+    whole = _VAR.fullmatch(text)
+    if whole:
+        return _lookup(whole.group(1), env)
+    source = _VAR.sub(lambda m: _PREFIX + m.group(1), text)
+    if "$" in source:
+        raise ExprError(f"'$' must be followed by an argument name in {text!r}")
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError:
+        raise ExprError(f"not an arithmetic expression: {text!r}") from None
+    result = _eval(tree.body, env, text)
+    if isinstance(result, float) and result.is_integer() and not isinstance(result, bool):
+        return int(result)
+    return result
+
+
+def _lookup(name: str, env: Mapping[str, Any]) -> Any:
+    if name not in env:
+        known = ", ".join(f"${k}" for k in sorted(env)) or "none"
+        raise ExprError(f"unknown argument ${name} (known here: {known})")
+    return env[name]
+
+
+def _truth(value: Any, text: str) -> bool:
+    if not isinstance(value, (bool, int, float)):
+        raise ExprError(f"a condition must be true/false or a number, got {value!r} in {text!r}")
+    return bool(value)
+
+
+def _number(value: Any, text: str) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ExprError(f"arithmetic on a non-number ({value!r}) in {text!r}")
+    if abs(value) > MAX_MAGNITUDE:
+        raise ExprError(f"value out of range in {text!r}")
+    return value
+
+
+_COMPARE: dict[type, Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+    ast.Gt: operator.gt, ast.GtE: operator.ge,
+}
+_BOOL_NAMES = {"true": True, "false": False, "True": True, "False": False}
+
+
+def _eval(node: ast.AST, env: Mapping[str, Any], text: str) -> Any:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        return node.value
+    if isinstance(node, ast.Name):
+        if node.id.startswith(_PREFIX):
+            return _lookup(node.id[len(_PREFIX):], env)
+        if node.id in _BOOL_NAMES:
+            return _BOOL_NAMES[node.id]
+        raise ExprError(f"bare name {node.id!r} in {text!r}: arguments are written ${node.id}")
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        left = _number(_eval(node.left, env, text), text)
+        right = _number(_eval(node.right, env, text), text)
+        if isinstance(node.op, (ast.Div, ast.FloorDiv, ast.Mod)) and right == 0:
+            raise ExprError(f"division by zero in {text!r}")
+        return _number(_BINOPS[type(node.op)](left, right), text)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return not _truth(_eval(node.operand, env, text), text)
+    if isinstance(node, ast.BoolOp):
+        values = [_truth(_eval(v, env, text), text) for v in node.values]
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+    if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
+        left = _eval(node.left, env, text)
+        for op, right_node in zip(node.ops, node.comparators):
+            right = _eval(right_node, env, text)
+            if not _COMPARE[type(op)](left, right):
+                return False
+            left = right
+        return True
+    if isinstance(node, ast.IfExp):
+        branch = node.body if _truth(_eval(node.test, env, text), text) else node.orelse
+        return _eval(branch, env, text)
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+        return _UNARY[type(node.op)](_number(_eval(node.operand, env, text), text))
+    if isinstance(node, ast.Subscript):
+        seq = _eval(node.value, env, text)
+        index = _eval(node.slice, env, text)
+        if not isinstance(seq, list) or not isinstance(index, int):
+            raise ExprError(f"indexing needs a list argument and an integer index in {text!r}")
+        if not -len(seq) <= index < len(seq):
+            raise ExprError(f"index {index} out of range for a list of {len(seq)} in {text!r}")
+        return seq[index]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS:
+        if node.keywords:
+            raise ExprError(f"keyword arguments are not supported in {text!r}")
+        args = [_number(_eval(a, env, text), text) for a in node.args]
+        try:
+            return _number(FUNCTIONS[node.func.id](*args), text)
+        except (TypeError, ValueError) as exc:
+            raise ExprError(f"{node.func.id}(): {exc} in {text!r}") from None
+    if isinstance(node, ast.Call):
+        allowed = ", ".join(sorted(FUNCTIONS))
+        raise ExprError(f"only these functions may be called: {allowed} (in {text!r})")
+    raise ExprError(f"{type(node).__name__} is not allowed in expressions ({text!r}); "
+                    "use numbers, $arguments, + - * / // %, comparisons, and/or/not, 'x if c else y', indexing and " + ", ".join(sorted(FUNCTIONS)))

@@ -1,0 +1,113 @@
+"""The top level of a spec file: metadata, blocks, layers, reference figures, accuracy.
+
+Layer entries stay raw here (``list[Any]``): they may still hold block uses, ``repeat`` and
+``$`` expressions, which :mod:`archcalc.spec.expand` resolves before the layers are validated
+against :mod:`archcalc.spec.layers`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SpecDocument", "BlockDef", "ReferenceSet", "Accuracy", "Scale", "QUANTITIES", "UNITS"]
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Quantity = Literal["output_shape", "activation_bytes", "params", "macs", "ops", "seed_flops", "flops"]
+QUANTITIES: tuple[str, ...] = Quantity.__args__  # type: ignore[attr-defined]
+
+Unit = Literal["1", "B", "K", "M", "G", "T", "Ki", "Mi", "Gi", "KB", "MB", "GB", "KiB", "MiB", "GiB"]
+UNITS: dict[str, int] = {
+    "1": 1, "B": 1,
+    "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+    "KB": 10**3, "MB": 10**6, "GB": 10**9,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30,
+    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30,
+}
+"""Multiplier of each printed unit. Lecture tables' "KB" are 1024 bytes: record them as KiB."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BlockDef(_Strict):
+    """A reusable, parametrized group of layers: ``blocks: {name: {args: ..., layers: [...]}}``."""
+
+    doc: str | None = None
+    args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Arguments and their defaults. A type name (int, float, bool, str, list, any, "
+                    "channels) makes an argument required; any other value is its default. "
+                    "'channels' arguments are scaled by compound width scaling.")
+    layers: Annotated[list[Any], Field(min_length=1)]
+
+
+class Scale(_Strict):
+    """Compound scaling (EfficientNet): multiply widths and depths, set the input resolution."""
+
+    width: float = Field(default=1.0, gt=0, le=16)
+    depth: float = Field(default=1.0, gt=0, le=16)
+    resolution: int | list[int] | None = Field(default=None, description="New input size (all spatial axes, or one per axis).")
+    divisor: int = Field(default=8, ge=1, description="Channel counts are rounded to multiples of this.")
+
+
+Figure = Union[float, int, list[int]]
+
+
+class ReferenceSet(_Strict):
+    """Figures one source prints for this architecture, in the units it prints them."""
+
+    source: str = Field(description="Seed file and table, or paper and section.")
+    note: str | None = None
+    units: dict[Quantity, Unit] = Field(default_factory=dict)
+    tolerance: dict[Quantity, float] = Field(
+        default_factory=dict,
+        description="Allowed |printed - computed| in printed units; default: half the last printed digit.")
+    rows: dict[str, dict[Quantity, Figure]] = Field(
+        default_factory=dict, description="Per-layer or per-group figures, keyed by layer name or dotted path.")
+    totals: dict[Quantity, Figure] = Field(default_factory=dict)
+    errata: dict[str, str] = Field(
+        default_factory=dict,
+        description="'<row>.<quantity>' or 'totals.<quantity>' -> why the printed figure is wrong.")
+
+
+class Accuracy(_Strict):
+    """A published accuracy figure (percent)."""
+
+    dataset: str = "ImageNet"
+    top1: float | None = Field(default=None, ge=0, le=100)
+    top5: float | None = Field(default=None, ge=0, le=100)
+    top1_error: float | None = Field(default=None, ge=0, le=100)
+    top5_error: float | None = Field(default=None, ge=0, le=100)
+    protocol: str | None = Field(default=None, description="e.g. 'single 224 crop', '10-crop'.")
+    source: str
+
+    @model_validator(mode="after")
+    def _something(self) -> "Accuracy":
+        if all(v is None for v in (self.top1, self.top5, self.top1_error, self.top5_error)):
+            raise ValueError("give at least one of top1, top5, top1_error, top5_error")
+        return self
+
+
+class SpecDocument(_Strict):
+    """One spec file, after ``extends:`` has been merged."""
+
+    name: str
+    description: str | None = None
+    source: str | None = Field(default=None, description="The paper or table the spec transcribes.")
+    family: str | None = Field(default=None, description="Model family for plots and filters (ResNet, VGG...).")
+    year: int | None = None
+    notes: list[str] = Field(default_factory=list)
+    reference_model: str | None = Field(
+        default=None, description="Reference implementation reproduced exactly, e.g. torchvision.models.resnet50.")
+    input: Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(min_length=2, max_length=4)] = Field(
+        description="Input shape without the batch: [C, L], [C, H, W] or [C, D, H, W].")
+    params: dict[str, Any] = Field(default_factory=dict, description="Spec-wide $variables (variants override them).")
+    scale: Scale | None = None
+    blocks: dict[str, BlockDef] = Field(default_factory=dict)
+    layers: Annotated[list[Any], Field(min_length=1)]
+    set: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Field overrides by layer path, applied after expansion (variants).")
+    references: list[ReferenceSet] = Field(default_factory=list)
+    accuracy: list[Accuracy] = Field(default_factory=list)

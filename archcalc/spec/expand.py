@@ -1,0 +1,407 @@
+"""Resolve block uses, ``repeat``, ``when``, ``$`` expressions, names and ``set:`` patches.
+
+Input: the raw layer entries of a :class:`~archcalc.spec.document.SpecDocument`. Output: a tree of
+plain mappings (:class:`~archcalc.yamlio.Node`, still carrying their YAML lines) that validates
+against :data:`archcalc.spec.layers.LayerList`.
+
+Rules, in the order they apply to one entry:
+
+* ``when: <bool or $expr>`` -- the entry is dropped when false (optional layers: BN, aux heads).
+* ``$`` strings are evaluated with :mod:`archcalc.expr` in the current environment
+  (spec ``params``, shadowed by block arguments).
+* ``use: <block>`` inlines a block with the entry's other keys as arguments. A block of one
+  layer becomes that layer, named by the use site; a longer block becomes a ``sequential``.
+* ``repeat: N`` makes a ``sequential`` named by the entry whose children are ``block1..blockN``;
+  ``first: {...}`` overrides arguments (block use) or fields (plain layer) of the first copy.
+* Unnamed layers get ``<type><k>`` (``relu1``, ``relu2``...) within their parent; names must be
+  unique among siblings. ``add``, ``act``, ``concat`` and ``shortcut`` are reserved inside
+  composites for the rows the analyzer adds.
+* Compound scaling (when asked): literal ``out`` of convolutions and literal ``channels``
+  arguments become ``make_divisible(width * c)``; literal ``repeat`` becomes ``ceil(depth * n)``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["expand_layers", "RESERVED_NAMES"]
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import Location, SpecError
+from ..expr import ExprError, evaluate, is_expression, make_divisible
+from ..yamlio import Node, Seq, join_path
+from .document import BlockDef, Scale
+
+RESERVED_NAMES = frozenset({"add", "act", "concat", "shortcut"})
+ENTRY_KEYS = frozenset({"repeat", "first", "when"})
+ARG_TYPES = {"int", "float", "bool", "str", "list", "any", "channels"}
+MAX_LAYERS = 1_000_000
+MAX_DEPTH = 64
+
+
+@dataclass
+class _Ctx:
+    blocks: dict[str, BlockDef]
+    block_nodes: dict[str, Node]
+    scale: Scale | None
+    stack: list[str] = field(default_factory=list)
+    count: int = 0
+
+
+def expand_layers(raw: Seq, *, params: dict[str, Any], blocks: dict[str, BlockDef],
+                  block_nodes: dict[str, Node], scale: Scale | None,
+                  patches: dict[str, dict[str, Any]] | None = None, patches_node: Node | None = None) -> Seq:
+    ctx = _Ctx(blocks, block_nodes, scale)
+    layers = _expand_list(raw, dict(params), ctx, via=None)
+    if not layers:
+        raise SpecError("the network has no layers (every entry was dropped by 'when')", raw.location())
+    _assign_names(layers, scope="")
+    if patches:
+        _apply_patches(layers, patches, patches_node)
+    return layers
+
+
+# --------------------------------------------------------------------------- expansion
+
+
+def _expand_list(raw: Any, env: dict[str, Any], ctx: _Ctx, via: str | None) -> Seq:
+    if not isinstance(raw, list):
+        loc = raw.location() if isinstance(raw, (Node, Seq)) else Location()
+        raise SpecError(f"expected a list of layers, got {_describe(raw)}", loc)
+    if len(ctx.stack) > MAX_DEPTH:
+        raise SpecError(f"blocks nested more than {MAX_DEPTH} deep", _loc(raw))
+    out = _seq_like(raw)
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, Node):
+            loc = raw.location(index) if isinstance(raw, Seq) else Location()
+            raise SpecError(f"each layer must be a mapping such as {{type: conv, ...}}, got {_describe(entry)}",
+                            _with_via(loc, via))
+        out.extend(_expand_entry(entry, env, ctx, via))
+        if ctx.count > MAX_LAYERS:
+            raise SpecError(f"the network expands to more than {MAX_LAYERS:,} layers", entry.location())
+    return out
+
+
+def _expand_entry(entry: Node, env: dict[str, Any], ctx: _Ctx, via: str | None) -> list[Node]:
+    if "when" in entry:
+        cond = _value(entry, "when", env, via)
+        if not isinstance(cond, bool):
+            raise SpecError(f"'when' must be true or false, got {cond!r}", _with_via(entry.location("when"), via))
+        if not cond:
+            return []
+    repeat = None
+    if "repeat" in entry:
+        repeat = _value(entry, "repeat", env, via)
+        if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+            raise SpecError(f"'repeat' must be a positive integer, got {repeat!r}",
+                            _with_via(entry.location("repeat"), via))
+        if ctx.scale is not None and not is_expression(entry["repeat"]):
+            repeat = math.ceil(repeat * ctx.scale.depth)
+    first = entry.get("first")
+    if first is not None and not isinstance(first, Node):
+        raise SpecError("'first' must be a mapping of overrides for the first repetition",
+                        _with_via(entry.location("first"), via))
+    if first is not None and repeat is None:
+        raise SpecError("'first' only makes sense with 'repeat'", _with_via(entry.location("first"), via))
+
+    copies = []
+    for i in range(repeat or 1):
+        overrides = first if (i == 0 and first is not None) else None
+        if "use" in entry:
+            copies.append(_expand_use(entry, overrides, env, ctx, via))
+        else:
+            copies.append(_expand_plain(entry, overrides, env, ctx, via))
+        ctx.count += 1
+    if repeat is None:
+        return copies
+    for i, node in enumerate(copies, start=1):
+        node["name"] = f"block{i}"
+    group = _node_like(entry, via)
+    group["type"] = "sequential"
+    if "name" in entry:
+        group["name"] = _value(entry, "name", env, via)
+    group["layers"] = _seq_from(copies, entry)
+    return [group]
+
+
+def _expand_plain(entry: Node, overrides: Node | None, env: dict[str, Any], ctx: _Ctx, via: str | None) -> Node:
+    node = _node_like(entry, via)
+    for key, raw in entry.items():
+        if key in ENTRY_KEYS:
+            continue
+        source = overrides if overrides is not None and key in overrides else entry
+        node[key] = _field(source, key, env, ctx, via, layer_type=entry.get("type"))
+    if overrides is not None:
+        for key in overrides:
+            if key not in entry:
+                node[key] = _field(overrides, key, env, ctx, via, layer_type=entry.get("type"))
+                node.key_lines[key] = overrides.key_lines.get(key, overrides.line)
+    return node
+
+
+def _field(source: Node, key: str, env: dict[str, Any], ctx: _Ctx, via: str | None, *, layer_type: Any) -> Any:
+    raw = source[key]
+    if key in ("layers", "body") or (key == "shortcut" and isinstance(raw, list)):
+        return _expand_list(raw, env, ctx, via)
+    if key == "branches" and isinstance(raw, list):
+        return _expand_branches(raw, env, ctx, via)
+    value = _substitute(raw, env, source, key, via)
+    if (key == "out" and layer_type in ("conv", "conv_transpose") and ctx.scale is not None
+            and isinstance(value, int) and not is_expression(raw)):
+        value = make_divisible(value * ctx.scale.width, ctx.scale.divisor)
+    return value
+
+
+def _expand_branches(raw: Seq, env: dict[str, Any], ctx: _Ctx, via: str | None) -> Seq:
+    out = _seq_like(raw)
+    for index, branch in enumerate(raw):
+        if isinstance(branch, list):
+            node = Node().copy_marks(branch) if isinstance(branch, Seq) else Node()
+            node["layers"] = _expand_list(branch, env, ctx, via)
+        elif isinstance(branch, Node):
+            node = _node_like(branch, via)
+            for key in branch:
+                if key == "layers":
+                    node["layers"] = _expand_list(branch["layers"], env, ctx, via)
+                else:
+                    node[key] = _substitute(branch[key], env, branch, key, via)
+        else:
+            raise SpecError("each branch is a list of layers or {name: ..., layers: [...]}",
+                            _with_via(raw.location(index), via))
+        out.append(node)
+    return out
+
+
+def _expand_use(entry: Node, overrides: Node | None, env: dict[str, Any], ctx: _Ctx, via: str | None) -> Node:
+    block_name = _value(entry, "use", env, via)
+    if not isinstance(block_name, str) or block_name not in ctx.blocks:
+        known = sorted(ctx.blocks)
+        close = difflib.get_close_matches(str(block_name), known, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else (f"defined blocks: {', '.join(known)}" if known else
+                                                             "this spec defines no blocks")
+        raise SpecError(f"unknown block {block_name!r}", _with_via(entry.location("use"), via), hint=hint)
+    if block_name in ctx.stack:
+        chain = " -> ".join(ctx.stack + [block_name])
+        raise SpecError(f"recursive block: {chain}", _with_via(entry.location("use"), via))
+    block = ctx.blocks[block_name]
+    block_node = ctx.block_nodes[block_name]
+    bound = _bind_args(block_name, block, block_node, entry, overrides, env, ctx, via)
+    inner_via = f"in block '{block_name}' used at {entry.file or '<spec>'}:{entry.line}"
+    ctx.stack.append(block_name)
+    try:
+        layers = _expand_list(block_node["layers"], {**env, **bound}, ctx, inner_via)
+    finally:
+        ctx.stack.pop()
+    name = _value(entry, "name", env, via) if "name" in entry else None
+    if len(layers) == 1:
+        node = layers[0]
+        node.pop("name", None)
+    else:
+        node = _node_like(entry, via)
+        node["type"] = "sequential"
+        node["layers"] = layers
+    if name is not None:
+        node["name"] = name
+    else:
+        node.auto_base = block_name
+    return node
+
+
+def _bind_args(block_name: str, block: BlockDef, block_node: Node, entry: Node, overrides: Node | None,
+               env: dict[str, Any], ctx: _Ctx, via: str | None) -> dict[str, Any]:
+    given: dict[str, tuple[Node, str]] = {}
+    for source in (entry, overrides):
+        if source is None:
+            continue
+        for key in source:
+            if key in ("use", "name") or key in ENTRY_KEYS:
+                continue
+            given[key] = (source, key)
+    bound: dict[str, Any] = {}
+    for key, (source, _) in given.items():
+        if key not in block.args:
+            close = difflib.get_close_matches(key, list(block.args), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"arguments of '{block_name}': {', '.join(block.args) or 'none'}"
+            raise SpecError(f"block '{block_name}' has no argument '{key}'", _with_via(source.location(key), via), hint=hint)
+    for arg, default in block.args.items():
+        kind = default if isinstance(default, str) and default in ARG_TYPES else None
+        if isinstance(default, Node) and "type" in default:
+            kind, default = default.get("type"), default.get("default")
+        if arg in given:
+            source, key = given[arg]
+            raw = source[key]
+            value = _substitute(raw, env, source, key, via)
+            if kind == "channels" and ctx.scale is not None and isinstance(value, int) and not is_expression(raw):
+                value = make_divisible(value * ctx.scale.width, ctx.scale.divisor)
+        elif kind is not None and (default is None or default in ARG_TYPES):
+            raise SpecError(f"block '{block_name}' needs argument '{arg}' ({kind})",
+                            _with_via(entry.location("use"), via))
+        else:
+            value = default
+        if kind in ("int", "channels") and (isinstance(value, bool) or not isinstance(value, int)):
+            raise SpecError(f"argument '{arg}' of block '{block_name}' must be an integer, got {value!r}",
+                            _with_via(entry.location(arg if arg in entry else "use"), via))
+        bound[arg] = value
+    return bound
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _value(node: Node, key: str, env: dict[str, Any], via: str | None) -> Any:
+    return _substitute(node[key], env, node, key, via)
+
+
+def _substitute(raw: Any, env: dict[str, Any], owner: Node | Seq, key: Any, via: str | None) -> Any:
+    if is_expression(raw):
+        try:
+            return evaluate(raw, env)
+        except ExprError as exc:
+            raise SpecError(str(exc), _with_via(owner.location(key), via)) from None
+    if isinstance(raw, Node):
+        node = _node_like(raw, via)
+        for k, v in raw.items():
+            node[k] = _substitute(v, env, raw, k, via)
+        return node
+    if isinstance(raw, list):
+        seq = _seq_like(raw)
+        seq.extend(_substitute(v, env, raw, i, via) for i, v in enumerate(raw))
+        return seq
+    return raw
+
+
+# --------------------------------------------------------------------------- names
+
+
+def _children(node: Node) -> list[tuple[str, Seq]]:
+    """The child layer lists of a composite and the scope suffix of each."""
+    kind = node.get("type")
+    if kind == "sequential" and isinstance(node.get("layers"), list):
+        return [("", node["layers"])]
+    if kind == "residual":
+        lists = []
+        if isinstance(node.get("body"), list):
+            lists.append(("", node["body"]))
+        if isinstance(node.get("shortcut"), list):
+            lists.append(("shortcut", node["shortcut"]))
+        return lists
+    if kind == "concat" and isinstance(node.get("branches"), list):
+        return [(b.get("name", f"branch{i}"), b["layers"]) for i, b in enumerate(node["branches"], start=1)
+                if isinstance(b, Node) and isinstance(b.get("layers"), list)]
+    return []
+
+
+def _assign_names(layers: Seq, scope: str) -> None:
+    taken: dict[str, Node] = {}
+    reserved = RESERVED_NAMES if scope else frozenset()
+    for node in layers:
+        name = node.get("name")
+        if name is None:
+            continue
+        if not isinstance(name, str):
+            raise SpecError(f"a layer name must be a string, got {name!r}", node.location("name"))
+        if name in reserved:
+            raise SpecError(f"'{name}' is reserved inside blocks and composites for the analyzer's own rows",
+                            node.location("name"), hint="choose another name")
+        if name in taken:
+            first = taken[name]
+            where = f"{first.file or '<spec>'}:{first.key_lines.get('name', first.line)}"
+            raise SpecError(f"duplicate layer name '{join_path(scope, name) if scope else name}' (also at {where})",
+                            node.location("name"))
+        taken[name] = node
+    counters: dict[str, int] = {}
+    for node in layers:
+        if node.get("name") is None:
+            base = node.auto_base or str(node.get("type", "layer"))
+            while True:
+                counters[base] = counters.get(base, 0) + 1
+                candidate = f"{base}{counters[base]}"
+                if candidate not in taken:
+                    break
+            node["name"] = candidate
+            taken[candidate] = node
+        path = f"{scope}.{node['name']}" if scope else node["name"]
+        if node.get("type") == "concat" and isinstance(node.get("branches"), list):
+            seen: set[str] = set()
+            for i, branch in enumerate(node["branches"], start=1):
+                if isinstance(branch, Node):
+                    branch.setdefault("name", f"branch{i}")
+                    if branch["name"] in seen:
+                        raise SpecError(f"duplicate branch name '{branch['name']}'", branch.location("name"))
+                    seen.add(branch["name"])
+        for suffix, child in _children(node):
+            _assign_names(child, f"{path}.{suffix}" if suffix else path)
+
+
+def _find(layers: Seq, parts: list[str]) -> Node | None:
+    for node in layers:
+        if node.get("name") == parts[0]:
+            if len(parts) == 1:
+                return node
+            for suffix, child in _children(node):
+                if suffix == parts[1]:
+                    found = _find(child, parts[2:]) if len(parts) > 2 else None
+                    if found is not None:
+                        return found
+                elif not suffix:
+                    found = _find(child, parts[1:])
+                    if found is not None:
+                        return found
+    return None
+
+
+def _apply_patches(layers: Seq, patches: dict[str, dict[str, Any]], owner: Node | None) -> None:
+    for path, fields in patches.items():
+        target = _find(layers, path.split("."))
+        loc = owner.location(path) if owner is not None else Location(path=f"set.{path}")
+        if target is None:
+            raise SpecError(f"'set' names layer '{path}', which the network does not have", loc)
+        for key, value in fields.items():
+            if key in ("type", "name", "layers", "body", "branches"):
+                raise SpecError(f"'set' may change fields, not '{key}'", loc)
+            target[key] = value
+            target.key_lines[key] = loc.line or target.line
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _node_like(source: Node, via: str | None) -> Node:
+    node = Node().copy_marks(source)
+    if via and not node.via:
+        node.via = via
+    return node
+
+
+def _seq_like(source: Any) -> Seq:
+    seq = Seq()
+    if isinstance(source, Seq):
+        seq.file, seq.line, seq.src_path, seq.via = source.file, source.line, source.src_path, source.via
+    return seq
+
+
+def _seq_from(items: list[Node], owner: Node) -> Seq:
+    seq = Seq(items)
+    seq.file, seq.line, seq.src_path = owner.file, owner.line, owner.src_path
+    seq.item_lines = [n.line or 0 for n in items]
+    return seq
+
+
+def _with_via(loc: Location, via: str | None) -> Location:
+    if via and not loc.via:
+        return Location(loc.file, loc.line, loc.path, loc.layer, via)
+    return loc
+
+
+def _loc(obj: Any) -> Location:
+    return obj.location() if isinstance(obj, (Node, Seq)) else Location()
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"

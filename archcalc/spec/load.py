@@ -1,0 +1,326 @@
+"""Load a spec file: YAML -> ``extends`` merge -> document validation -> expansion -> layers.
+
+Every failure is a :class:`~archcalc.errors.SpecError` naming the file, the line and the field
+path in the user's terms (``layers[3].kernel``), never a pydantic or YAML traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Spec", "load_spec", "parse_spec"]
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from ..errors import Location, SpecError
+from ..yamlio import Node, Seq, join_path, load_yaml, loads_yaml
+from .document import Accuracy, ReferenceSet, Scale, SpecDocument
+from .expand import expand_layers
+from .layers import LAYER_KINDS, Branch, Concat, Layer, LayerList, Residual, Sequential
+
+_LAYERS = TypeAdapter(LayerList)
+MAX_EXTENDS = 16
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A loaded, expanded, validated architecture. Build it with :func:`load_spec`."""
+
+    name: str
+    input_shape: tuple[int, ...]
+    layers: tuple[Layer, ...]
+    document: SpecDocument = field(repr=False)
+    path: Path | None = None
+    scale: Scale | None = None
+
+    @property
+    def references(self) -> list[ReferenceSet]:
+        return list(self.document.references)
+
+    @property
+    def accuracy(self) -> list[Accuracy]:
+        return list(self.document.accuracy)
+
+    @property
+    def reference_model(self) -> str | None:
+        return self.document.reference_model
+
+    @property
+    def family(self) -> str | None:
+        return self.document.family
+
+    def iter_layers(self) -> Iterator[tuple[str, Layer]]:
+        """Every layer, composites included, depth-first, with its dotted path."""
+        yield from iter_layers(self.layers, "")
+
+
+def iter_layers(layers: Any, scope: str) -> Iterator[tuple[str, Any]]:
+    for layer in layers:
+        path = f"{scope}.{layer.name}" if scope else layer.name
+        yield path, layer
+        if isinstance(layer, Sequential):
+            yield from iter_layers(layer.layers, path)
+        elif isinstance(layer, Residual):
+            yield from iter_layers(layer.body, path)
+            if isinstance(layer.shortcut, list):
+                yield from iter_layers(layer.shortcut, f"{path}.shortcut")
+        elif isinstance(layer, Concat):
+            for branch in layer.branches:
+                yield from iter_layers(branch.layers, f"{path}.{branch.name}")
+
+
+def load_spec(path: str | Path, *, params: dict[str, Any] | None = None,
+              scale: Scale | dict[str, Any] | None = None) -> Spec:
+    """Load and validate the spec at ``path``.
+
+    ``params`` override the spec's ``params:`` (variants from the command line); ``scale``
+    applies compound scaling on top of the spec's own ``scale:``.
+    """
+    path = Path(path)
+    raw = _load_with_extends(path, chain=[])
+    return _build(raw, path=path, params=params, scale=scale)
+
+
+def parse_spec(text: str, *, filename: str = "<string>", params: dict[str, Any] | None = None,
+               scale: Scale | dict[str, Any] | None = None) -> Spec:
+    """Like :func:`load_spec` for YAML text (``extends`` is resolved against the cwd)."""
+    raw = loads_yaml(text, filename)
+    if not isinstance(raw, Node):
+        raise SpecError("a spec is a YAML mapping with at least 'name', 'input' and 'layers'", Location(filename, 1))
+    if "extends" in raw:
+        raw = _merge_extends(raw, Path.cwd(), chain=[filename])
+    return _build(raw, path=None, params=params, scale=scale)
+
+
+# --------------------------------------------------------------------------- extends
+
+
+def _load_with_extends(path: Path, chain: list[str]) -> Node:
+    raw = load_yaml(path)
+    if not isinstance(raw, Node):
+        raise SpecError("a spec is a YAML mapping with at least 'name', 'input' and 'layers'", Location(str(path), 1))
+    if "extends" in raw:
+        raw = _merge_extends(raw, path.parent, chain + [str(path.resolve())])
+    return raw
+
+
+def _merge_extends(child: Node, base_dir: Path, chain: list[str]) -> Node:
+    target = child["extends"]
+    if not isinstance(target, str):
+        raise SpecError("'extends' must be a relative path to another spec", child.location("extends"))
+    base_path = (base_dir / target)
+    if str(base_path.resolve()) in chain:
+        raise SpecError(f"'extends' cycle: {' -> '.join(chain + [str(base_path)])}", child.location("extends"))
+    if len(chain) > MAX_EXTENDS:
+        raise SpecError("'extends' chain is too long", child.location("extends"))
+    if not base_path.is_file():
+        raise SpecError(f"'extends' names {target!r}, which does not exist (looked in {base_dir})",
+                        child.location("extends"))
+    base = _load_with_extends(base_path, chain)
+    merged = Node().copy_marks(base)
+    for key, value in base.items():
+        if key in ("references", "accuracy"):
+            continue  # a variant's figures are its own
+        merged[key] = value
+    for key, value in child.items():
+        if key == "extends":
+            continue
+        if key in ("params", "blocks", "set") and isinstance(value, Node) and isinstance(merged.get(key), Node):
+            combined = Node().copy_marks(merged[key])
+            combined.update(merged[key])
+            combined.update(value)
+            combined.key_lines.update(value.key_lines)
+            merged[key] = combined
+        else:
+            merged[key] = value
+        merged.key_lines[key] = child.key_lines.get(key, child.line)
+    return merged
+
+
+# --------------------------------------------------------------------------- build
+
+
+def _build(raw: Node, *, path: Path | None, params: dict[str, Any] | None,
+           scale: Scale | dict[str, Any] | None) -> Spec:
+    try:
+        doc = SpecDocument.model_validate(raw)
+    except ValidationError as exc:
+        raise _translate(exc, raw, top_level=True) from None
+    env = dict(doc.params)
+    if params:
+        unknown = sorted(set(params) - set(doc.params))
+        if unknown:
+            known = ", ".join(sorted(doc.params)) or "none"
+            raise SpecError(f"unknown spec parameter(s) {', '.join(unknown)} (this spec's params: {known})",
+                            Location(str(path) if path else None))
+        env.update(params)
+    eff_scale = _combine_scale(doc.scale, scale)
+    block_nodes = raw.get("blocks") or Node()
+    layers_raw = raw["layers"]
+    expanded = expand_layers(layers_raw, params=env, blocks=doc.blocks,
+                             block_nodes={k: v for k, v in block_nodes.items()},
+                             scale=eff_scale, patches=doc.set, patches_node=raw.get("set"))
+    try:
+        layers = _LAYERS.validate_python(expanded)
+    except ValidationError as exc:
+        raise _translate(exc, expanded, top_level=False) from None
+    _attach_origins(layers, expanded, "")
+    input_shape = tuple(doc.input)
+    if eff_scale is not None and eff_scale.resolution is not None:
+        res = eff_scale.resolution
+        spatial = len(input_shape) - 1
+        res_list = [res] * spatial if isinstance(res, int) else list(res)
+        if len(res_list) != spatial:
+            raise SpecError(f"resolution needs {spatial} value(s) for input {list(input_shape)}",
+                            Location(str(path) if path else None, path=None))
+        input_shape = (input_shape[0], *res_list)
+    return Spec(name=doc.name, input_shape=input_shape, layers=tuple(layers), document=doc,
+                path=path, scale=eff_scale)
+
+
+def _combine_scale(own: Scale | None, extra: Scale | dict[str, Any] | None) -> Scale | None:
+    if extra is None:
+        return own
+    values = own.model_dump() if own is not None else {}
+    values.update(extra.model_dump(exclude_unset=True) if isinstance(extra, Scale) else extra)
+    try:
+        return Scale.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise SpecError(f"scale.{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+
+def _attach_origins(models: list[Any], nodes: list[Any], scope: str) -> None:
+    for model, node in zip(models, nodes):
+        path = f"{scope}.{model.name}" if scope else model.name
+        model._path = path
+        model._origin = node
+        if isinstance(model, Sequential):
+            _attach_origins(model.layers, node["layers"], path)
+        elif isinstance(model, Residual):
+            _attach_origins(model.body, node["body"], path)
+            if isinstance(model.shortcut, list):
+                _attach_origins(model.shortcut, node["shortcut"], f"{path}.shortcut")
+        elif isinstance(model, Concat):
+            for branch, bnode in zip(model.branches, node["branches"]):
+                branch._path = f"{path}.{branch.name}"
+                branch._origin = bnode
+                _attach_origins(branch.layers, bnode["layers"], branch._path)
+
+
+# --------------------------------------------------------------------------- error translation
+
+
+def _translate(exc: ValidationError, root: Any, *, top_level: bool) -> SpecError:
+    """Turn pydantic's errors into one message in the user's terms (first problem first)."""
+    groups: dict[tuple[str, int | None], list[tuple[dict, Any, list[Any], Any]]] = {}
+    order: list[tuple[str, int | None]] = []
+    for err in exc.errors(include_url=False):
+        container, rest, value_holder = _locate(root, err["loc"])
+        loc = _location_of(container, rest)
+        key = (loc.path or "", loc.line)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append((err, container, rest, loc))
+    key = order[0]
+    errs = groups[key]
+    err, container, rest, loc = errs[0]
+    layer = container.get("name") if isinstance(container, Node) and not top_level else None
+    message = _message([e for e, *_ in errs], container, rest)
+    extra = len(order) - 1
+    if extra:
+        message += f" (and {extra} more problem{'s' if extra > 1 else ''})"
+    return SpecError(message, Location(loc.file, loc.line, loc.path, layer if isinstance(layer, str) else None, loc.via))
+
+
+def _locate(root: Any, loc: tuple[Any, ...]) -> tuple[Any, list[Any], Any]:
+    """Walk ``loc`` through the data; return the deepest mapping/list reached and the rest."""
+    current = root
+    container = root
+    rest: list[Any] = []
+    for part in loc:
+        if isinstance(current, dict) and part in current:
+            container = current
+            rest = [part]
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            container = current
+            rest = [part]
+            current = current[part]
+        elif isinstance(current, dict) and isinstance(part, str) and (part in LAYER_KINDS or part in ("function-after",)):
+            continue  # the discriminator tag pydantic inserts
+        elif isinstance(current, dict) and isinstance(part, str) and not rest:
+            rest = [part]
+        elif isinstance(part, str) and ("[" in part or part in ("int", "str", "float", "bool", "list", "dict") or part.startswith(("literal", "function", "constrained"))):
+            continue  # a union member name
+        else:
+            rest = rest + [part]
+    if isinstance(current, (dict, list)) and (isinstance(container, dict) and rest and rest[0] in container
+                                              and container[rest[0]] is current):
+        # the error is about a whole mapping/list: point at the value itself
+        pass
+    return container, rest, current
+
+
+def _location_of(container: Any, rest: list[Any]) -> Location:
+    if isinstance(container, (Node, Seq)):
+        base = container.location(rest[0] if rest else None)
+        path = base.path or ""
+        for part in rest[1:]:
+            path = join_path(path, part)
+        return Location(base.file, base.line, path or None, None, base.via)
+    return Location(path=".".join(map(str, rest)) or None)
+
+
+def _message(errs: list[dict], container: Any, rest: list[Any]) -> str:
+    err = errs[0]
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        field_name = rest[-1] if rest else "?"
+        allowed = _allowed_fields(container)
+        close = difflib.get_close_matches(str(field_name), allowed, n=1)
+        text = f"unknown field '{field_name}'"
+        if close:
+            text += f" (did you mean '{close[0]}'?)"
+        elif allowed:
+            text += f"; expected one of: {', '.join(allowed)}"
+        return text
+    if kind == "union_tag_invalid":
+        tag = err["ctx"].get("tag")
+        close = difflib.get_close_matches(str(tag), list(LAYER_KINDS), n=1)
+        text = f"unknown layer type {tag!r}"
+        if close:
+            text += f" (did you mean '{close[0]}'?)"
+        return text + f"; layer types: {', '.join(sorted(LAYER_KINDS))}"
+    if kind == "union_tag_not_found":
+        return "a layer needs 'type: <kind>' (or 'use: <block>' to use a block)"
+    if kind == "missing":
+        return f"missing required field '{rest[-1]}'" if rest else "missing required field"
+    if kind == "value_error":
+        return str(err["ctx"].get("error", err["msg"]))
+    seen: list[str] = []
+    for e in errs:
+        text = e["msg"]
+        if text not in seen:
+            seen.append(text)
+    got = err.get("input")
+    shown = f" (got {got!r})" if not isinstance(got, (dict, list)) else ""
+    return " or ".join(seen) + shown
+
+
+def _allowed_fields(container: Any) -> list[str]:
+    if isinstance(container, dict):
+        kind = container.get("type")
+        model: type[BaseModel] | None = LAYER_KINDS.get(kind) if isinstance(kind, str) else None
+        if model is None and "branches" not in container and "args" in container:
+            return ["doc", "args", "layers"]
+        if model is not None:
+            return [k for k in model.model_fields if k != "type"] + ["type", "repeat", "first", "when"]
+        if "layers" in container and "name" in container and len(container) <= 2:
+            return list(Branch.model_fields)
+        return list(SpecDocument.model_fields) + ["extends"]
+    return []
