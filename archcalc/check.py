@@ -379,8 +379,10 @@ def _resolve(analysis: Analysis, key: str, where: Location) -> LayerRow | GroupR
     except KeyError as exc:
         names = [r.name for r in (*analysis.layers, *analysis.groups)]
         candidates = names + sorted({n.rsplit(".", 1)[-1] for n in names})
-        close = difflib.get_close_matches(key, candidates, n=3)
-        hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else \
-            "row keys are a layer's dotted path (see `archcalc report`) or its unique last component"
-        message = exc.args[0] if exc.args else f"no layer named {key!r}"
-        raise SpecError(f"reference row {message}", where, hint=hint) from None
+        close = list(dict.fromkeys(difflib.get_close_matches(key, candidates, n=3)))
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        hint += "A row key is a layer's dotted path (`archcalc report --depth N` lists them) or its unique last component"
+        message = str(exc.args[0]) if exc.args else ""
+        if "ambiguous" in message:
+            raise SpecError(f"row {message}", where, hint="write the layer's full dotted path") from None
+        raise SpecError(f"row {key!r} names no layer of {analysis.name!r}", where, hint=hint) from None

@@ -12,12 +12,15 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from tabulate import tabulate
 
 from ..errors import ArchcalcError, SpecError
 from .common import emit, spec_paths
+
+if TYPE_CHECKING:
+    from ..check import FigureCheck, Summary
 
 HELP = "compare the figures each spec's references record with the computed ones; show the errata"
 EPILOG = """\
@@ -61,13 +64,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis import analyze
-    from ..check import Status, check_spec, summarize
+    from ..check import check_spec, summarize
     from ..spec import load_spec
 
     items = args.specs or ["specs"]
     if not args.specs and not Path("specs").is_dir():
         raise SpecError("no specs given and there is no specs/ directory here")
-    checks: list[Any] = []
+    checks: list[FigureCheck] = []
     errors: list[str] = []
     specs = without = 0
     for path in spec_paths(items):
@@ -75,18 +78,18 @@ def run(args: argparse.Namespace) -> int:
             if args.skip_non_specs and not _looks_like_spec(path):
                 continue
             spec = load_spec(path)
-            specs += 1
             found = check_spec(spec, analysis=analyze(spec), label=str(path))
         except ArchcalcError as exc:
             if args.debug:
                 raise
             errors.append(str(exc))
             continue
+        specs += 1
         without += not found
         checks.extend(found)
 
     summary = summarize(checks)
-    shown = [c for c in checks if _shown(c.status, args.show, Status)]
+    shown = [c for c in checks if _shown(c, args.show)]
     line = _summary_line(summary, specs=specs, without=without, errors=len(errors))
     failures = [c for c in checks if c.failed]
     machine = args.format in ("json", "junit")
@@ -101,9 +104,9 @@ def run(args: argparse.Namespace) -> int:
         if failures and args.format == "table":
             text += "\n" + "".join(f"{_failure_message(c)}\n" for c in failures)
         text += ("\n" if text else "") + (f"**{line}**" if args.format == "markdown" else line) + "\n"
-    emit(text, args.output)
     for message in errors:
-        print(f"archcalc: error: {message}", file=sys.stderr)
+        print(f"archcalc: error: {message}", file=sys.stderr, flush=True)
+    emit(text, args.output)
     if (machine or args.output) and not args.quiet:
         print(line, file=sys.stderr)
     if errors:
@@ -118,11 +121,11 @@ def _looks_like_spec(path: Path) -> bool:
     return isinstance(data, dict) and ("layers" in data or "extends" in data)
 
 
-def _shown(status: Any, show: str, Status: Any) -> bool:
+def _shown(c: FigureCheck, show: str) -> bool:
     if show == "failures":
-        return status in (Status.MISMATCH, Status.STALE)
+        return c.failed
     if show == "errata":
-        return status is not Status.OK
+        return c.status.value != "ok"
     return True
 
 
@@ -154,7 +157,7 @@ def _with_unit(text: str, unit: str | None) -> str:
     return text if unit in (None, "1") else f"{text} {unit}"
 
 
-def _cells(c: Any) -> dict[str, str]:
+def _cells(c: FigureCheck) -> dict[str, str]:
     """Display strings of one record (computed with three more decimals than printed)."""
     if c.quantity is None:  # an erratum naming no figure, or a note
         return {"printed": "", "computed": "", "delta": "", "tolerance": ""}
@@ -181,7 +184,7 @@ def _number(value: Any) -> Any:
     return value
 
 
-def _as_json(c: Any) -> dict[str, Any]:
+def _as_json(c: FigureCheck) -> dict[str, Any]:
     return {
         "spec": c.spec, "name": c.spec_name, "source": c.source, "figure": c.figure,
         "quantity": c.quantity, "layer": c.layer,
@@ -195,18 +198,18 @@ def _as_json(c: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------- text
 
 
-def _groups(checks: Iterable[Any]) -> list[tuple[tuple[str, str, str], list[Any]]]:
-    groups: dict[tuple[str, str, str], list[Any]] = {}
+def _groups(checks: Iterable[FigureCheck]) -> list[tuple[tuple[str, str, str], list[FigureCheck]]]:
+    groups: dict[tuple[str, str, str], list[FigureCheck]] = {}
     for c in checks:
         groups.setdefault((c.spec, c.spec_name, c.source), []).append(c)
     return list(groups.items())
 
 
-def _status_text(c: Any) -> str:
+def _status_text(c: FigureCheck) -> str:
     return c.status.value.upper() if c.failed else c.status.value
 
 
-def _tables(checks: list[Any], *, markdown: bool) -> str:
+def _tables(checks: list[FigureCheck], *, markdown: bool) -> str:
     parts: list[str] = []
     for (spec, name, source), rows in _groups(checks):
         body = []
@@ -224,7 +227,7 @@ def _tables(checks: list[Any], *, markdown: bool) -> str:
     return "\n".join(parts)
 
 
-def _failure_message(c: Any) -> str:
+def _failure_message(c: FigureCheck) -> str:
     where = f"{c.spec}:{c.line}" if c.line else c.spec
     cells = _cells(c)
     if c.quantity is None:
@@ -235,7 +238,7 @@ def _failure_message(c: Any) -> str:
     return f"{where}: {c.figure}: {c.status.value}: {detail}: {c.note}"
 
 
-def _summary_line(s: Any, *, specs: int, without: int, errors: int) -> str:
+def _summary_line(s: Summary, *, specs: int, without: int, errors: int) -> str:
     plural = lambda n, word, many=None: f"{n} {word if n == 1 else (many or word + 's')}"  # noqa: E731
     text = (f"{plural(s.figures, 'figure')} in {plural(specs, 'spec')}: {s.ok} ok, "
             f"{plural(s.errata, 'erratum', 'errata')} (the source is wrong), "
@@ -249,7 +252,7 @@ def _summary_line(s: Any, *, specs: int, without: int, errors: int) -> str:
     return text
 
 
-def _junit(checks: list[Any]) -> str:
+def _junit(checks: list[FigureCheck]) -> str:
     root = ET.Element("testsuites", name="archcalc check")
     total = failed = 0
     for (spec, name, source), rows in _groups(checks):

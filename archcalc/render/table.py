@@ -2,8 +2,11 @@
 
 Two layouts (``style``): ``default`` (layer, type, shapes, params, headline cost, ops, memory,
 receptive field) and ``seed`` (the lecture's AlexNet columns). Formats: ``table`` (terminal),
-``markdown``, ``csv``, ``json``, ``latex`` (booktabs) and ``html``. Numbers are human-readable
-(K/M/G, KB/MB) unless ``raw`` is set.
+``markdown``, ``csv``, ``json``, ``latex`` (booktabs) and ``html`` (a ``<table>`` fragment; the
+self-contained page is :func:`archcalc.render.html.render_page`). Numbers are human-readable
+(counts K/M/G with decimal prefixes, memory KB/MB with 1024 steps, three significant digits)
+unless ``raw`` is set; ``csv`` and ``json`` always hold exact integers (they are for programs).
+Numeric columns are right-aligned in every format and the last row is the labelled ``Total``.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 __all__ = ["FORMATS", "STYLES", "render_report", "report_json", "report_dict"]
 
 import csv
-import html
 import io
 import json
 from typing import Any, Callable
@@ -25,7 +27,7 @@ from ..units import human_bytes, human_count, shape_text
 
 FORMATS = ("table", "markdown", "csv", "json", "latex", "html")
 STYLES = ("default", "seed")
-_TABULATE = {"table": "simple", "markdown": "github", "latex": "latex_booktabs", "html": "html"}
+_ALIGN = {"l": "left", "r": "right"}
 _SEED_HIDDEN = frozenset(ACTIVATION_KINDS) | {"dropout", "act"}
 
 Row = LayerRow | GroupRow
@@ -150,9 +152,13 @@ def render_report(analysis: Analysis, *, fmt: str = "table", style: str = "defau
         columns = _seed_columns(raw)
     else:
         columns = _default_columns(conv, raw)
+    if fmt == "csv":
+        raw = True  # a machine format: exact integers, never "34.9 K"
+        columns = _seed_columns(raw) if style == "seed" else _default_columns(conv, raw)
     headers = [c[0] for c in columns]
     body = [[c[1](r) for c in columns] for r in rows]
     total = _total_row(analysis, columns, conv, raw, style)
+    title = _title(analysis, conv)
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -160,17 +166,40 @@ def render_report(analysis: Analysis, *, fmt: str = "table", style: str = "defau
         writer.writerows(body)
         writer.writerow(total)
         return buf.getvalue()
-    table = tabulate(body + [total], headers=headers, tablefmt=_TABULATE[fmt],
-                     colalign=[c[2] for c in columns], disable_numparse=True)
-    title = _title(analysis, conv)
+    if fmt == "html":
+        from .html import html_table
+
+        return html_table(headers, body, total=total, align=[c[2] for c in columns],
+                          sort_keys=_sort_keys(columns, rows, style, conv), caption=title)
+    colalign = [_ALIGN[c[2]] for c in columns]
     if fmt == "markdown":
+        total = [f"**{v}**" if str(v) else "" for v in total]
+        table = tabulate(body + [total], headers=headers, tablefmt="pipe", colalign=colalign, disable_numparse=True)
         return f"**{title}**\n\n{table}\n"
     if fmt == "latex":
-        return f"% {title}\n{table}\n"
-    if fmt == "html":
-        return f"<table-title>{html.escape(title)}</table-title>\n{table}\n".replace(
-            "<table-title>", "<p><strong>").replace("</table-title>", "</strong></p>")
+        table = tabulate(body + [total], headers=headers, tablefmt="latex_booktabs", colalign=colalign,
+                         disable_numparse=True)
+        lines = table.splitlines()
+        lines.insert(len(lines) - 3, r"\midrule")  # rule above the Total row
+        return f"% {title}\n" + "\n".join(lines) + "\n"
+    from tabulate import SEPARATING_LINE
+
+    table = tabulate(body + [SEPARATING_LINE, total], headers=headers, tablefmt="simple", colalign=colalign,
+                     disable_numparse=True)
     return f"{title}\n\n{table}\n"
+
+
+def _sort_keys(columns: list, rows: list[Row], style: str, conv: Convention) -> list[list[Any]]:
+    """Exact numbers behind each displayed cell (for sorting in HTML); None where text sorts."""
+    raw_columns = _seed_columns(True) if style == "seed" else _default_columns(conv, True)
+    keys = []
+    for r in rows:
+        row = []
+        for title, get, align in raw_columns:
+            value = get(r)
+            row.append(value if isinstance(value, (int, float)) and align == "r" else None)
+        keys.append(row)
+    return keys
 
 
 def _title(analysis: Analysis, conv: Convention) -> str:

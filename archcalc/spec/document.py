@@ -101,8 +101,9 @@ class SpecDocument(_Strict):
     notes: list[str] = Field(default_factory=list)
     reference_model: str | None = Field(
         default=None, description="Reference implementation reproduced exactly, e.g. torchvision.models.resnet50.")
-    input: Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(min_length=2, max_length=4)] = Field(
-        description="Input shape without the batch: [C, L], [C, H, W] or [C, D, H, W].")
+    input: Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(min_length=1, max_length=4)] = Field(
+        description="Input shape without the batch: [C, H, W] (images), [C, L] (1-D), [C, D, H, W] "
+                    "(video/volumes), or [features].")
     params: dict[str, Any] = Field(default_factory=dict, description="Spec-wide $variables (variants override them).")
     scale: Scale | None = None
     blocks: dict[str, BlockDef] = Field(default_factory=dict)

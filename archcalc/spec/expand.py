@@ -122,6 +122,9 @@ def _expand_entry(entry: Node, env: dict[str, Any], ctx: _Ctx, via: str | None) 
     group["type"] = "sequential"
     if "name" in entry:
         group["name"] = _value(entry, "name", env, via)
+    else:
+        base = entry.get("use", entry.get("type"))
+        group.auto_base = base if isinstance(base, str) else None
     group["layers"] = _seq_from(copies, entry)
     return [group]
 

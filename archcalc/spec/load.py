@@ -226,6 +226,10 @@ def _translate(exc: ValidationError, root: Any, *, top_level: bool) -> SpecError
             groups[key] = []
             order.append(key)
         groups[key].append((err, container, rest, loc))
+    def rank(k: tuple[str, int | None]) -> int:
+        kinds = {e["type"] for e, *_ in groups[k]}
+        return 0 if kinds & {"extra_forbidden", "union_tag_invalid", "union_tag_not_found"} else 1
+    order.sort(key=rank)
     key = order[0]
     errs = groups[key]
     err, container, rest, loc = errs[0]
@@ -302,14 +306,50 @@ def _message(errs: list[dict], container: Any, rest: list[Any]) -> str:
         return f"missing required field '{rest[-1]}'" if rest else "missing required field"
     if kind == "value_error":
         return str(err["ctx"].get("error", err["msg"]))
-    seen: list[str] = []
-    for e in errs:
-        text = e["msg"]
-        if text not in seen:
-            seen.append(text)
+    if kind == "too_short" and rest and rest[-1] == "layers":
+        return "the network has no layers"
     got = err.get("input")
     shown = f" (got {got!r})" if not isinstance(got, (dict, list)) else ""
-    return " or ".join(seen) + shown
+    # a constraint broken by a value of the right type says more than "or a list" alternatives
+    constraints = [e for e in errs if e["type"] not in _TYPE_WORDS]
+    if constraints:
+        texts = _unique(_constraint_text(e) for e in constraints)
+        return " or ".join(texts) + shown
+    return "expected " + " or ".join(_unique(_TYPE_WORDS[e["type"]] for e in errs)) + shown
+
+
+_TYPE_WORDS = {
+    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
+    "float_type": "a number", "float_parsing": "a number", "list_type": "a list", "string_type": "a string",
+    "bool_type": "true or false", "bool_parsing": "true or false", "dict_type": "a mapping",
+    "model_type": "a mapping", "model_attributes_type": "a mapping", "none_required": "null",
+}
+
+
+def _constraint_text(err: dict) -> str:
+    ctx = err.get("ctx") or {}
+    kind = err["type"]
+    if kind == "greater_than_equal":
+        return f"must be >= {ctx.get('ge')}"
+    if kind == "greater_than":
+        return f"must be > {ctx.get('gt')}"
+    if kind == "less_than_equal":
+        return f"must be <= {ctx.get('le')}"
+    if kind == "less_than":
+        return f"must be < {ctx.get('lt')}"
+    if kind == "literal_error":
+        return f"expected {ctx.get('expected')}"
+    if kind in ("too_short", "too_long"):
+        return err["msg"].replace("List should", "must").replace("Value should", "must")
+    return err["msg"]
+
+
+def _unique(items: Any) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out
 
 
 def _allowed_fields(container: Any) -> list[str]:

@@ -1,0 +1,179 @@
+"""Result records of ``archcalc bench``: what a run measured, as plain data (no torch).
+
+The records are pydantic models so that a results file can be read back and validated
+(:meth:`BenchRun.model_validate_json`) and its JSON Schema printed (``BenchRun.model_json_schema()``).
+Units are in every field name: ``_s`` seconds, ``_bytes`` bytes, ``macs`` multiply-accumulates
+(1 MAC = 2 FLOPs), ``_per_s`` per second.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SCHEMA_ID", "DEVICES", "PRECISIONS", "COMPILE_MODES", "STATUSES", "TimingStats", "Environment",
+           "Setup", "PeakMeasurement", "MemoryPrediction", "BatchResult", "ModelResult", "BenchRun"]
+
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_ID = "archcalc.bench/1"
+DEVICES = ("cuda", "cpu")
+PRECISIONS = ("float32", "tf32", "bfloat16", "float16")
+COMPILE_MODES = ("none", "default", "max-autotune")
+STATUSES = ("ok", "oom", "skipped", "error")
+
+Device = Literal["cuda", "cpu"]
+Precision = Literal["float32", "tf32", "bfloat16", "float16"]
+CompileMode = Literal["none", "default", "max-autotune"]
+Status = Literal["ok", "oom", "skipped", "error"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimingStats(_Record):
+    """Per-iteration latency (one forward pass of one batch) over several repeats, in seconds."""
+
+    median_s: float
+    p10_s: float
+    p90_s: float
+    mean_s: float
+    min_s: float
+    max_s: float
+    spread: float = Field(description="(p90 - p10) / median")
+    samples_s: list[float] = Field(description="one sample per repeat: repeat time / iters_per_sample")
+    iters_per_sample: int
+
+
+class Environment(_Record):
+    """Where the numbers were measured."""
+
+    device: Device
+    device_name: str
+    device_slug: str
+    on_cpu: bool
+    notice: Optional[str] = Field(None, description="set when the run is not on a GPU, e.g. no CUDA")
+    torch_version: str
+    cuda_version: Optional[str] = None
+    cudnn_version: Optional[int] = None
+    driver_version: Optional[str] = None
+    compute_capability: Optional[str] = None
+    device_memory_bytes: Optional[int] = None
+    multiprocessor_count: Optional[int] = None
+    cpu_model: Optional[str] = None
+    cpu_threads: int = Field(description="torch.get_num_threads() during the run")
+    cpu_count: Optional[int] = None
+    python_version: str
+    platform: str
+    archcalc_version: str
+    git_commit: Optional[str] = None
+
+
+class Setup(_Record):
+    """How every configuration was run."""
+
+    device: Device
+    precision: Precision
+    precision_detail: str
+    channels_last: bool
+    compile: CompileMode
+    compile_mode: Optional[str] = Field(None, description="the mode passed to torch.compile, if any")
+    cuda_graphs: bool
+    cudnn_benchmark: bool
+    inference_mode: bool = True
+    warmup_iters: int
+    iters: Optional[int] = Field(None, description="iterations per repeat; null: chosen per batch from min_repeat_s")
+    min_repeat_s: float
+    repeats: int
+    tolerance: float = Field(description="largest relative difference between the two timing methods that counts "
+                                         "as agreement")
+    timer: str
+    reference_timer: str
+
+
+class PeakMeasurement(_Record):
+    """The device's measured matrix-multiply throughput at the run's precision."""
+
+    precision: Precision
+    matmul_n: int = Field(description="square matmul size: n x n @ n x n")
+    macs_per_matmul: int = Field(description="n**3 multiply-accumulates (= 2 n**3 FLOPs)")
+    timing: TimingStats
+    macs_per_s: float = Field(description="median: macs_per_matmul / median latency")
+    best_macs_per_s: float = Field(description="macs_per_matmul / fastest sample")
+
+
+class MemoryPrediction(_Record):
+    """The static analyzer's memory figures for one batch at the run's precision."""
+
+    param_bytes: int
+    input_bytes: int
+    activation_bytes: int = Field(description="every layer output kept (upper bound for inference)")
+    total_bytes: int
+
+
+class BatchResult(_Record):
+    """One batch size of one model."""
+
+    batch_size: int
+    status: Status
+    message: Optional[str] = None
+    warmup_s: Optional[float] = Field(None, description="wall time of the warm-up (compile, cudnn autotuning)")
+    timing: Optional[TimingStats] = Field(None, description="back-to-back iterations, one timer per repeat")
+    reference: Optional[TimingStats] = Field(None, description="synchronize + perf_counter around every iteration")
+    images_per_s: Optional[float] = None
+    images_per_s_p10: Optional[float] = Field(None, description="from the p90 latency (slow end)")
+    images_per_s_p90: Optional[float] = Field(None, description="from the p10 latency (fast end)")
+    reference_images_per_s: Optional[float] = None
+    reference_difference: Optional[float] = Field(None, description="reference median / timing median - 1")
+    agrees: Optional[bool] = None
+    macs_per_batch: Optional[int] = None
+    achieved_macs_per_s: Optional[float] = None
+    fraction_of_peak: Optional[float] = None
+    peak_memory_bytes: Optional[int] = Field(None, description="torch.cuda.max_memory_allocated after warm-up; "
+                                                               "null on the CPU")
+    memory_note: Optional[str] = None
+    predicted_memory: Optional[MemoryPrediction] = None
+
+
+class ModelResult(_Record):
+    """One spec: its static cost and the measured batch sizes."""
+
+    name: str
+    spec_path: Optional[str] = None
+    input_shape: list[int]
+    params: int = Field(description="static count (archcalc analyze)")
+    model_params: Optional[int] = Field(None, description="sum of numel over the built module's parameters")
+    macs_per_image: int = Field(description="static multiply-accumulates per image (1 MAC = 2 FLOPs)")
+    model_source: str
+    message: Optional[str] = None
+    results: list[BatchResult]
+
+
+class BenchRun(_Record):
+    """One ``archcalc bench`` run: environment, setup, measured peak and every model."""
+
+    schema_id: Literal["archcalc.bench/1"] = Field(SCHEMA_ID, alias="schema")
+    created: str = Field(description="UTC, ISO 8601")
+    device: Device
+    on_cpu: bool
+    notice: Optional[str] = None
+    environment: Environment
+    setup: Setup
+    peak: Optional[PeakMeasurement] = None
+    peak_message: Optional[str] = None
+    units: dict[str, str] = Field(default_factory=lambda: dict(_UNITS))
+    models: list[ModelResult]
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2, by_alias=True) + "\n"
+
+
+_UNITS = {
+    "macs": "multiply-accumulates; 1 MAC = 2 FLOPs",
+    "_s": "seconds",
+    "_bytes": "bytes",
+    "_per_s": "per second",
+    "fraction_of_peak": "achieved_macs_per_s / peak.macs_per_s (same precision, same run)",
+}

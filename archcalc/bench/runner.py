@@ -1,0 +1,352 @@
+"""Run a benchmark sweep: for every workload and batch size, time the model and record it.
+
+A :class:`Workload` pairs a spec (for the static cost) with a *model factory* (a callable
+returning a ``torch.nn.Module``; default ``archcalc.build_model(spec)``). One configuration:
+
+1. input created on the device (``torch.randn``, channels-last when asked);
+2. the callable prepared: eager, ``torch.compile`` (fresh, ``dynamic=False``) or a captured
+   CUDA graph;
+3. warm-up (compilation and cuDNN autotuning happen here; timed separately, never counted);
+4. back-to-back timing (:func:`~archcalc.bench.timing.time_back_to_back`), then the reference
+   loop (:func:`~archcalc.bench.timing.time_reference`) on the same callable and input;
+5. peak memory since the end of the warm-up (CUDA).
+
+Running out of memory at a batch size is recorded (status ``oom``) and the larger sizes of
+that model are skipped; other errors are recorded (status ``error``) and the sweep goes on.
+Everything runs under ``torch.inference_mode()`` with the model in ``eval()`` mode.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Workload", "BenchOptions", "ResolvedOptions", "resolve_options", "run_bench", "is_oom",
+           "DEFAULTS"]
+
+import gc
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any, Callable, Optional
+
+from ..analysis import analyze
+from ..spec import Spec
+from .env import environment, resolve_device
+from .precision import precision_detail, precision_flags, torch_dtype
+from .records import (COMPILE_MODES, PRECISIONS, BatchResult, BenchRun, MemoryPrediction, ModelResult,
+                      PeakMeasurement, Setup)
+from .stats import relative_difference, summarize
+from .timing import choose_iters, synchronizer, time_back_to_back, time_reference
+
+ModelFactory = Callable[[], Any]
+Progress = Callable[[int, int, str], None]
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    # the fastest sensible set-up of each device
+    "cuda": dict(precision="bfloat16", channels_last=True, compile="default", cuda_graphs=True,
+                 batch_sizes=(1, 8, 64, 256), warmup_iters=10, repeats=7, min_repeat_s=0.25),
+    "cpu": dict(precision="float32", channels_last=False, compile="none", cuda_graphs=False,
+                batch_sizes=(1, 8), warmup_iters=2, repeats=5, min_repeat_s=0.5),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Workload:
+    """A spec to benchmark and how to build its module."""
+
+    spec: Spec
+    name: Optional[str] = None
+    spec_path: Optional[str] = None
+    make_model: Optional[ModelFactory] = None
+    model_source: Optional[str] = None
+
+    def factory(self) -> tuple[ModelFactory, str]:
+        if self.make_model is not None:
+            return self.make_model, self.model_source or getattr(self.make_model, "__qualname__", "factory")
+        from .. import build_model
+
+        return (lambda: build_model(self.spec)), "archcalc.build_model"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenchOptions:
+    """What the user asked for; ``None`` means the device's default (:data:`DEFAULTS`)."""
+
+    device: Optional[str] = None
+    precision: Optional[str] = None
+    channels_last: Optional[bool] = None
+    compile: Optional[str] = None
+    cuda_graphs: Optional[bool] = None
+    batch_sizes: Optional[tuple[int, ...]] = None
+    warmup_iters: Optional[int] = None
+    iters: Optional[int] = None
+    repeats: Optional[int] = None
+    min_repeat_s: Optional[float] = None
+    tolerance: float = 0.05
+    peak_n: Optional[int] = None
+    measure_peak: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolvedOptions:
+    setup: Setup
+    batch_sizes: tuple[int, ...]
+    notice: Optional[str]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    peak_n: Optional[int] = None
+    measure_peak: bool = True
+
+
+def resolve_options(options: BenchOptions) -> ResolvedOptions:
+    """Fill the defaults of the device that will really be used (CPU when CUDA is missing)."""
+    device, notice = resolve_device(options.device)
+    d = DEFAULTS[device]
+    notes: list[str] = []
+    precision = options.precision or d["precision"]
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    compile_ = options.compile or d["compile"]
+    if compile_ not in COMPILE_MODES:
+        raise ValueError(f"unknown compile mode {compile_!r}; choose one of {', '.join(COMPILE_MODES)}")
+    cuda_graphs = d["cuda_graphs"] if options.cuda_graphs is None else options.cuda_graphs
+    if cuda_graphs and device != "cuda":
+        notes.append("CUDA graphs need a CUDA device; ran without them")
+        cuda_graphs = False
+    batch_sizes = tuple(sorted(set(options.batch_sizes or d["batch_sizes"])))
+    if not batch_sizes or batch_sizes[0] < 1:
+        raise ValueError(f"batch sizes must be positive integers, got {options.batch_sizes}")
+    for name in ("warmup_iters", "iters", "repeats"):
+        value = getattr(options, name)
+        if value is not None and value < (0 if name == "warmup_iters" else 1):
+            raise ValueError(f"{name} must be at least {0 if name == 'warmup_iters' else 1}, got {value}")
+    if not 0 < options.tolerance < 1:
+        raise ValueError(f"tolerance must be within (0, 1), got {options.tolerance}")
+    setup = Setup(
+        device=device, precision=precision, precision_detail=precision_detail(device=device, precision=precision),
+        channels_last=d["channels_last"] if options.channels_last is None else options.channels_last,
+        compile=compile_, compile_mode=_compile_mode(compile_, cuda_graphs), cuda_graphs=cuda_graphs,
+        cudnn_benchmark=device == "cuda",
+        warmup_iters=d["warmup_iters"] if options.warmup_iters is None else options.warmup_iters,
+        iters=options.iters, min_repeat_s=options.min_repeat_s or d["min_repeat_s"],
+        repeats=options.repeats or d["repeats"], tolerance=options.tolerance,
+        timer="CUDA events around back-to-back iterations" if device == "cuda"
+        else "time.perf_counter around back-to-back iterations",
+        reference_timer=("torch.cuda.synchronize + time.perf_counter around every iteration (timm benchmark.py)"
+                         if device == "cuda" else "time.perf_counter around every iteration (timm benchmark.py)"),
+    )
+    return ResolvedOptions(setup=setup, batch_sizes=batch_sizes, notice=notice, notes=tuple(notes),
+                           peak_n=options.peak_n, measure_peak=options.measure_peak)
+
+
+def _compile_mode(compile_: str, cuda_graphs: bool) -> Optional[str]:
+    """The ``torch.compile`` mode: inductor's CUDA graphs come with reduce-overhead / max-autotune."""
+    if compile_ == "none":
+        return None
+    if compile_ == "default":
+        return "reduce-overhead" if cuda_graphs else "default"
+    return "max-autotune" if cuda_graphs else "max-autotune-no-cudagraphs"
+
+
+def is_oom(exc: BaseException) -> bool:
+    """Is ``exc`` an out-of-memory error (CUDA caching allocator, CPU allocator, Python)?"""
+    if isinstance(exc, MemoryError):
+        return True
+    try:
+        import torch
+
+        if isinstance(exc, torch.cuda.OutOfMemoryError):
+            return True
+    except ImportError:  # pragma: no cover
+        pass
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def run_bench(workloads: list[Workload], *, options: BenchOptions | None = None,
+              progress: Progress | None = None) -> BenchRun:
+    """Benchmark every workload at every batch size; returns the full record of the run."""
+    import torch
+
+    resolved = resolve_options(options or BenchOptions())
+    setup = resolved.setup
+    env = environment(device=setup.device, notice=resolved.notice)
+    total = len(workloads) * len(resolved.batch_sizes) + int(resolved.measure_peak)
+    done = 0
+
+    def tick(label: str) -> None:
+        if progress is not None:
+            progress(done, total, label)
+
+    peak: PeakMeasurement | None = None
+    peak_message = None
+    if resolved.measure_peak:
+        tick(f"peak: {setup.precision} matmul")
+        try:
+            peak = _measure_peak(setup, resolved.peak_n)
+        except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
+            peak_message = _first_line(exc)
+        _release(setup.device)
+        done += 1
+    else:
+        peak_message = "not measured (--no-peak)"
+
+    models = []
+    for w in workloads:
+        models.append(_bench_workload(w, resolved, peak, tick))
+        done += len(resolved.batch_sizes)
+    if progress is not None:
+        progress(done, total, "done")
+    notice = resolved.notice
+    return BenchRun(created=datetime.now(timezone.utc).isoformat(timespec="seconds"), device=setup.device,
+                    on_cpu=setup.device == "cpu", notice=notice, environment=env, setup=setup, peak=peak,
+                    peak_message=peak_message, notes=list(resolved.notes), models=models,
+                    torch_threads=torch.get_num_threads())
+
+
+def _measure_peak(setup: Setup, n: int | None) -> PeakMeasurement:
+    from .peak import measure_peak
+
+    return measure_peak(device=setup.device, precision=setup.precision, n=n, repeats=setup.repeats,
+                        min_repeat_s=setup.min_repeat_s)
+
+
+def _release(device: str) -> None:
+    gc.collect()
+    if device == "cuda":
+        import torch
+
+        torch.cuda.empty_cache()
+
+
+def _bench_workload(w: Workload, resolved: ResolvedOptions, peak: PeakMeasurement | None,
+                    tick: Callable[[str], None]) -> ModelResult:
+    setup = resolved.setup
+    static = analyze(w.spec, batch_size=1, dtype=setup.precision)
+    name = w.name or w.spec.name
+    factory, source = w.factory()
+    base = dict(name=name, spec_path=w.spec_path, input_shape=list(static.input_shape), params=static.totals.params,
+                macs_per_image=static.totals.macs, model_source=source)
+    model, model_params, failure = None, None, None
+    try:
+        model, model_params = _build(factory, setup)
+    except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
+        failure = ("oom" if is_oom(exc) else "error", f"building the model failed: {_first_line(exc)}")
+    if failure is not None:
+        _release(setup.device)
+        results = [BatchResult(batch_size=b, status=failure[0], message=failure[1]) for b in resolved.batch_sizes]
+        return ModelResult(**base, results=results, message=failure[1])
+
+    results: list[BatchResult] = []
+    oom_at: int | None = None
+    for b in resolved.batch_sizes:
+        tick(f"{name} batch {b}")
+        prediction = _predict_memory(w.spec, b, setup.precision)
+        if oom_at is not None:
+            results.append(BatchResult(batch_size=b, status="skipped", predicted_memory=prediction,
+                                       message=f"skipped: batch {oom_at} already ran out of memory"))
+            continue
+        outcome: BatchResult | None = None
+        try:
+            outcome = _bench_batch(model, static.input_shape, b, setup, peak, static.totals.macs, prediction)
+        except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
+            status = "oom" if is_oom(exc) else "error"
+            outcome = BatchResult(batch_size=b, status=status, message=_first_line(exc), predicted_memory=prediction)
+            if status == "oom":
+                oom_at = b
+        results.append(outcome)
+        _release(setup.device)  # the exception (and the frames holding tensors) is gone here
+    del model
+    _release(setup.device)
+    return ModelResult(**base, model_params=model_params, results=results)
+
+
+def _build(factory: ModelFactory, setup: Setup) -> tuple[Any, int]:
+    import torch
+
+    model = factory()
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"the model factory returned {type(model).__name__}, not a torch.nn.Module")
+    model_params = sum(p.numel() for p in model.parameters())
+    model = model.eval().to(device=setup.device, dtype=torch_dtype(setup.precision))
+    if setup.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model, model_params
+
+
+def _predict_memory(spec: Spec, batch_size: int, precision: str) -> MemoryPrediction:
+    a = analyze(spec, batch_size=batch_size, dtype=precision)
+    total = a.param_bytes + a.input_bytes + a.totals.activation_bytes
+    return MemoryPrediction(param_bytes=a.param_bytes, input_bytes=a.input_bytes,
+                            activation_bytes=a.totals.activation_bytes, total_bytes=total)
+
+
+def _prepare(model: Any, x: Any, setup: Setup) -> Callable[[], object]:
+    """The callable that runs one forward pass of ``model`` on ``x`` as the set-up asks."""
+    import torch
+
+    if setup.compile != "none":
+        import torch._dynamo
+
+        torch._dynamo.reset()  # a fresh compilation per batch size: no recompile limit, no dynamic shapes
+        compiled = torch.compile(model, mode=setup.compile_mode, dynamic=False)
+        return lambda: compiled(x)
+    if setup.cuda_graphs:
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(3):  # cuDNN autotuning and lazy initialisation outside the capture
+                model(x)
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            model(x)
+        return graph.replay
+    return lambda: model(x)
+
+
+def _bench_batch(model: Any, input_shape: tuple[int, ...], batch_size: int, setup: Setup,
+                 peak: PeakMeasurement | None, macs_per_image: int, prediction: MemoryPrediction) -> BatchResult:
+    import torch
+
+    device = setup.device
+    sync = synchronizer(device)
+    with precision_flags(device=device, precision=setup.precision, cudnn_benchmark=setup.cudnn_benchmark), \
+            torch.inference_mode():
+        x = torch.randn((batch_size, *input_shape), device=device, dtype=torch_dtype(setup.precision))
+        if setup.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        t0 = time.perf_counter()
+        step = _prepare(model, x, setup)
+        for _ in range(max(1, setup.warmup_iters)):
+            step()
+        sync()
+        warmup_s = time.perf_counter() - t0
+        if device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        iters = setup.iters
+        if iters is None:
+            estimate = min(time_back_to_back(step, device=device, iters=1, repeats=2))
+            iters = choose_iters(estimate, min_repeat_s=setup.min_repeat_s)
+        timing = summarize(time_back_to_back(step, device=device, iters=iters, repeats=setup.repeats),
+                           iters_per_sample=iters)
+        reference = summarize(time_reference(step, device=device, iters=iters, repeats=setup.repeats),
+                              iters_per_sample=iters)
+        if device == "cuda":
+            peak_memory, memory_note = int(torch.cuda.max_memory_allocated()), \
+                "torch.cuda.max_memory_allocated during timing (after warm-up; includes parameters)"
+        else:
+            peak_memory, memory_note = None, "n/a on the CPU (torch's CPU allocator keeps no peak counter)"
+    macs_per_batch = macs_per_image * batch_size
+    achieved = macs_per_batch / timing.median_s
+    diff = relative_difference(reference.median_s, timing.median_s)
+    return BatchResult(
+        batch_size=batch_size, status="ok", warmup_s=warmup_s, timing=timing, reference=reference,
+        images_per_s=batch_size / timing.median_s, images_per_s_p10=batch_size / timing.p90_s,
+        images_per_s_p90=batch_size / timing.p10_s, reference_images_per_s=batch_size / reference.median_s,
+        reference_difference=diff, agrees=abs(diff) <= setup.tolerance, macs_per_batch=macs_per_batch,
+        achieved_macs_per_s=achieved, fraction_of_peak=achieved / peak.macs_per_s if peak else None,
+        peak_memory_bytes=peak_memory, memory_note=memory_note, predicted_memory=prediction,
+    )

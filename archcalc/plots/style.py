@@ -1,0 +1,129 @@
+"""The shared look of every chart, and saving a figure as PNG, SVG or PDF -- deterministically.
+
+Charts are built on :class:`matplotlib.figure.Figure` directly (never ``pyplot``), so drawing
+changes no global state: style settings apply through :func:`matplotlib.rc_context` only while a
+figure is built or saved. Figures have an opaque white background, so they read the same in dark
+and light viewers. Saved files carry no dates and SVG ids use a fixed salt: the same figure gives
+the same bytes on every run (the committed ``reports/`` depend on that).
+
+matplotlib is imported inside functions: importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+__all__ = ["FIGURE_FORMATS", "PALETTE", "FAMILY_MARKERS", "RC", "figure_format", "new_figure", "figure_bytes",
+           "svg_text", "style", "human_axis", "family_colors"]
+
+import contextlib
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+
+from ..errors import ArchcalcError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+# Okabe & Ito's colour-blind-safe palette (minus yellow, too faint on white), then Paul Tol's
+# "muted" scheme: 14 distinguishable colours, all dark enough for text on white.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+           "#332288", "#882255", "#117733", "#999933", "#AA4499", "#44AA99", "#661100")
+FAMILY_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "h", "<", ">", "p", "*", "8", "d")
+
+# Quantities keep one colour in every chart.
+QUANTITY_COLORS = {"activation_bytes": "#0072B2", "params": "#D55E00", "macs": "#009E73"}
+
+RC: dict[str, Any] = {
+    "font.family": "DejaVu Sans",  # bundled with matplotlib: the same text metrics everywhere
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "axes.edgecolor": "#444444",
+    "axes.linewidth": 0.8,
+    "axes.grid": True,
+    "axes.axisbelow": True,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "grid.color": "#dddddd",
+    "grid.linewidth": 0.6,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "savefig.transparent": False,
+    "svg.hashsalt": "archcalc",  # deterministic ids in SVG output
+    "svg.fonttype": "path",  # glyphs as paths: identical rendering in every viewer
+    "pdf.fonttype": 42,
+    "path.simplify": True,
+}
+
+_SAVE_METADATA = {
+    "svg": {"Date": None, "Creator": None},
+    "pdf": {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None},
+    "png": {"Software": None},
+}
+
+
+@contextlib.contextmanager
+def style() -> Iterator[None]:
+    """Apply the archcalc chart style for the duration of a ``with`` block (restored after)."""
+    import matplotlib
+
+    with matplotlib.rc_context(RC):
+        yield
+
+
+def figure_format(path: str | Path) -> str:
+    """``"out/x.svg" -> "svg"``; an unknown extension is a user error."""
+    ext = Path(path).suffix.lower().lstrip(".")
+    if ext not in FIGURE_FORMATS:
+        raise ArchcalcError(f"{path}: cannot tell the image format from the extension "
+                            f"(use .{', .'.join(FIGURE_FORMATS)})")
+    return ext
+
+
+def new_figure(width: float, height: float) -> "Figure":
+    """A pyplot-free figure with an Agg canvas (so text can be measured before saving)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with style():
+        fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def figure_bytes(fig: "Figure", fmt: str, *, dpi: int = 150) -> bytes:
+    """``fig`` encoded as ``fmt`` (png, svg or pdf) with no dates or tool versions inside."""
+    if fmt not in FIGURE_FORMATS:
+        raise ValueError(f"unknown figure format {fmt!r}")
+    buf = io.BytesIO()
+    with style():
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=_SAVE_METADATA[fmt])
+    return buf.getvalue()
+
+
+def svg_text(fig: "Figure") -> str:
+    """The figure as an ``<svg>`` element to inline in HTML (XML prolog and DOCTYPE removed)."""
+    text = figure_bytes(fig, "svg").decode("utf-8")
+    start = text.find("<svg")
+    return text[start:].strip() + "\n"
+
+
+def human_axis(axis: Any, formatter: Callable[[float], str]) -> None:
+    """Tick labels through one of :mod:`archcalc.units`' formatters (``105 M``, ``1.11 MB``)."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: formatter(v) if v else "0"))
+
+
+def family_colors(families: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Family -> (colour, marker), assigned in sorted order so every chart agrees."""
+    out = {}
+    for i, fam in enumerate(sorted(set(families), key=str.lower)):
+        out[fam] = (PALETTE[i % len(PALETTE)], FAMILY_MARKERS[(i // len(PALETTE)) % len(FAMILY_MARKERS)])
+    return out

@@ -1,0 +1,212 @@
+"""The spec language: blocks, repeat/first, when, params, names, extends, set, scale, expressions."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import archcalc
+from archcalc.errors import SpecError
+from archcalc.expr import ExprError, evaluate, make_divisible
+from archcalc.spec import parse_spec
+
+
+def spec(text: str, **kwargs):
+    return parse_spec(textwrap.dedent(text), **kwargs)
+
+
+BLOCKS = """
+name: t
+input: [3, 32, 32]
+params: {bn: false}
+blocks:
+  conv_bn:
+    args: {out: channels, k: 3, s: 1}
+    layers:
+      - {type: conv, out: $out, kernel: $k, stride: $s, padding: $k // 2, bias: false}
+      - {type: batchnorm, when: $bn}
+  single:
+    args: {out: int}
+    layers:
+      - {type: conv, out: $out, kernel: 1}
+layers:
+  - {name: stem, use: conv_bn, out: 16}
+  - {name: stage, use: conv_bn, out: 32, repeat: 3, first: {s: 2}}
+  - {use: single, out: 8}
+  - {type: relu, repeat: 2}
+"""
+
+
+def test_blocks_repeat_first_and_names():
+    result = archcalc.analyze(spec(BLOCKS))
+    names = [r.name for r in result.layers]
+    assert names == ["stem", "stage.block1", "stage.block2", "stage.block3", "single1", "relu1.block1",
+                     "relu1.block2"]
+    # first repetition strided: 32 -> 16, then stays 16
+    assert result.row("stage.block1").output_shape == (32, 16, 16)
+    assert result.row("stage.block3").output_shape == (32, 16, 16)
+    assert result.row("stage.block1").attrs["stride"] == 2
+    assert result.row("stage.block2").attrs["stride"] == 1
+    groups = {g.name: g for g in result.groups}
+    assert groups["stage"].params == sum(r.params for r in result.layers if r.name.startswith("stage."))
+
+
+def test_when_and_params_override():
+    with_bn = archcalc.analyze(spec(BLOCKS, params={"bn": True}))
+    assert [r.name for r in with_bn.layers][:3] == ["stem.conv1", "stem.batchnorm1", "stage.block1.conv1"]
+    with pytest.raises(SpecError, match="unknown spec parameter"):
+        spec(BLOCKS, params={"bm": True})
+
+
+def test_rows_sum_to_totals_and_depth_collapses():
+    result = archcalc.analyze(spec(BLOCKS, params={"bn": True}))
+    for level in (1, 2, None):
+        rows = result.rows_at_depth(level)
+        assert sum(r.params for r in rows) == result.totals.params
+        assert sum(r.macs for r in rows) == result.totals.macs
+        assert sum(r.activation_bytes for r in rows) == result.totals.activation_bytes
+    assert [r.name for r in result.rows_at_depth(1)] == ["stem", "stage", "single1", "relu1"]
+
+
+def test_compound_scaling():
+    scaled = spec(BLOCKS, scale={"width": 1.5, "depth": 2.0, "resolution": 64})
+    result = archcalc.analyze(scaled)
+    assert result.input_shape == (3, 64, 64)
+    # channels args 16 -> make_divisible(24) = 24, 32 -> 48; plain int args are not widths: 8 stays
+    assert result.row("stem").output_shape[0] == 24
+    assert result.row("stage.block1").output_shape[0] == 48
+    assert result.row("single1").output_shape[0] == 8
+    # repeat 3 -> ceil(3 * 2.0) = 6; repeat 2 -> 4
+    assert len([r for r in result.layers if r.name.startswith("stage.")]) == 6
+    assert len([r for r in result.layers if r.name.startswith("relu1.")]) == 4
+
+
+def test_make_divisible():
+    assert make_divisible(32 * 1.1) == 32  # int(35.2 + 4) // 8 * 8 = 32 >= 0.9 * 35.2
+    assert make_divisible(16 * 1.1) == 16
+    assert make_divisible(96 * 1.1) == 104  # 105.6 -> int(109.6)//8*8 = 104
+    assert make_divisible(10, 8) == 16  # 8 < 0.9 * 10 -> bumped to 16
+
+
+@pytest.mark.parametrize("text,env,expected", [
+    ("4 * $mid", {"mid": 64}, 256),
+    ("$c // 4", {"c": 30}, 7),
+    ("max(1, $c // 4)", {"c": 3}, 1),
+    ("$c / 2", {"c": 6}, 3),
+    ("$xs[1] + 1", {"xs": [1, 2, 3]}, 3),
+    ("$s if $v1 else 1", {"s": 2, "v1": False}, 1),
+    ("not $bn", {"bn": True}, False),
+    ("$a == 2 and $b > 1", {"a": 2, "b": 3}, True),
+    ("$name", {"name": "projection"}, "projection"),
+    ("make_divisible($c * 1.1)", {"c": 96}, 104),
+])
+def test_expressions(text, env, expected):
+    assert evaluate(text, env) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "$a ** 100", "__import__('os')", "$a.__class__", "[x for x in $a]", "lambda: 1", "open('f')",
+    "$missing", "'a' + 'b'", "$a / 0",
+])
+def test_expressions_refused(text):
+    with pytest.raises(ExprError):
+        evaluate(text, {"a": 2})
+
+
+def test_set_patches_by_path():
+    text = BLOCKS + "set:\n  stage.block2: {stride: 2}\n"
+    result = archcalc.analyze(spec(text))
+    assert result.row("stage.block2").output_shape == (32, 8, 8)
+    with pytest.raises(SpecError, match="does not have"):
+        spec(BLOCKS + "set:\n  stage.block9: {stride: 2}\n")
+
+
+def test_extends_variant_differs_only_where_declared(tmp_path: Path):
+    base = tmp_path / "base.yaml"
+    base.write_text(textwrap.dedent(BLOCKS) + textwrap.dedent("""
+        references:
+          - source: base only
+            totals: {params: 1}
+        """))
+    variant = tmp_path / "variant.yaml"
+    variant.write_text("extends: base.yaml\nname: v\nparams: {bn: true}\nset:\n  single1: {out: 4}\n")
+    a = archcalc.analyze(archcalc.load_spec(base))
+    b = archcalc.analyze(archcalc.load_spec(variant))
+    assert archcalc.load_spec(variant).references == []  # figures are not inherited
+    only_a = {r.name for r in a.layers} - {r.name for r in b.layers}
+    assert only_a == {"stem", "stage.block1", "stage.block2", "stage.block3"}  # now groups conv + bn
+    assert b.row("single1").output_shape[0] == 4
+    assert b.row("stem.batchnorm1").params == 32
+
+
+def test_extends_cycle(tmp_path: Path):
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\nname: a\n")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\nname: b\n")
+    with pytest.raises(SpecError, match="cycle"):
+        archcalc.load_spec(tmp_path / "a.yaml")
+
+
+def test_concat_dense_block_and_branch_names():
+    result = archcalc.analyze(spec("""
+        name: dense
+        input: [64, 8, 8]
+        layers:
+          - name: dense1
+            type: concat
+            repeat: 3
+            branches:
+              - []
+              - {name: body, layers: [{type: batchnorm}, {type: relu}, {type: conv, out: 32, kernel: 3, padding: 1}]}
+        """))
+    # 64 + 3*32 = 160 channels
+    assert result.output_shape == (160, 8, 8)
+    assert result.row("dense1.block3.body.conv1").input_shape == (128, 8, 8)
+    assert result.row("dense1.block3.concat").output_shape == (160, 8, 8)
+
+
+def test_reserved_and_auto_names():
+    with pytest.raises(SpecError, match="reserved"):
+        spec("""
+            name: r
+            input: [4, 8, 8]
+            layers:
+              - type: residual
+                body: [{name: add, type: relu}]
+            """)
+    result = archcalc.analyze(spec("""
+        name: auto
+        input: [4, 8, 8]
+        layers:
+          - {name: relu1, type: sigmoid}
+          - {type: relu}
+        """))
+    assert [r.name for r in result.layers] == ["relu1", "relu2"]  # the automatic name skips a taken one
+
+
+def test_receptive_field_through_branches():
+    result = archcalc.analyze(spec("""
+        name: rf
+        input: [4, 32, 32]
+        layers:
+          - type: concat
+            branches:
+              - [{type: conv, out: 2, kernel: 1}]
+              - [{type: conv, out: 2, kernel: 3, padding: 1}, {type: conv, out: 2, kernel: 3, padding: 1}]
+        """))
+    assert result.layers[-1].receptive_field == (5, 5)  # the widest branch: two 3x3 = 5x5
+
+
+def test_json_input_via_parse_spec():
+    doc = {"name": "j", "input": [3, 8, 8], "layers": [{"type": "conv", "out": 2, "kernel": 3}]}
+    assert archcalc.analyze(parse_spec(json.dumps(doc))).output_shape == (2, 6, 6)
+
+
+def test_analyze_rejects_bad_arguments():
+    s = spec(BLOCKS)
+    with pytest.raises(ValueError, match="batch_size"):
+        archcalc.analyze(s, batch_size=0)
+    with pytest.raises(ValueError, match="dtype"):
+        archcalc.analyze(s, dtype="float13")
