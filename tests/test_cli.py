@@ -1,0 +1,135 @@
+"""The command line: every report format, the schema copy, the static path's imports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from archcalc.cli import main
+
+from conftest import ROOT, SPECS
+
+ALEXNET = str(SPECS / "alexnet.yaml")
+
+
+def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_report_table_default(capsys):
+    code, out, _ = run(capsys, "report", ALEXNET)
+    assert code == 0
+    assert out.startswith("AlexNet (lecture table): input 3x227x227, batch 1, float32; 62.4 M params, 1.14 G MACs")
+    assert "conv1" in out and "fc8" in out and "Total" in out
+
+
+def test_report_seed_style_matches_lecture_columns(capsys):
+    code, out, _ = run(capsys, "report", ALEXNET, "--style", "seed")
+    assert code == 0
+    header = out.splitlines()[2].split()
+    assert header[:4] == ["Layer", "C_in", "H/W", "Filters"]
+    conv1 = next(line for line in out.splitlines() if line.startswith("conv1"))
+    # conv1  3  227  96  11  4  0  96  55  1,134  35  105
+    assert conv1.split() == ["conv1", "3", "227", "96", "11", "4", "0", "96", "55", "1,134", "35", "105"]
+    assert not any(line.startswith("relu") for line in out.splitlines())
+
+
+def test_report_json(capsys):
+    code, out, _ = run(capsys, "report", ALEXNET, "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert {"name", "input_shape", "layers", "totals"} <= set(doc)
+    assert doc["input_shape"] == [3, 227, 227]
+    first = doc["layers"][0]
+    assert {"name", "type", "input_shape", "output_shape", "params", "macs", "ops", "activation_bytes"} <= set(first)
+    assert (first["name"], first["output_shape"], first["params"], first["macs"]) == ("conv1", [96, 55, 55], 34_944,
+                                                                                       105_415_200)
+    assert sum(r["params"] for r in doc["layers"]) == doc["totals"]["params"] == 62_378_344
+
+
+def test_report_csv_raw(capsys):
+    code, out, _ = run(capsys, "report", ALEXNET, "--format", "csv", "--raw")
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0][:2] == ["Layer", "Type"]
+    body = [r for r in rows[1:] if r[0] != "Total"]
+    assert sum(int(r[4]) for r in body) == 62_378_344
+    assert rows[-1][0] == "Total"
+
+
+@pytest.mark.parametrize("fmt,marker", [("markdown", "|"), ("latex", "\\toprule"), ("html", "<table")])
+def test_report_other_formats(capsys, fmt, marker):
+    code, out, _ = run(capsys, "report", ALEXNET, "--format", fmt)
+    assert code == 0 and marker in out and "conv1" in out
+
+
+def test_report_options(capsys, tmp_path: Path):
+    target = tmp_path / "out" / "r.json"
+    code, out, _ = run(capsys, "report", str(SPECS / "resnet50.yaml"), "--format", "json", "--depth", "1",
+                       "--batch", "8", "--dtype", "bfloat16", "--convention", "flops", "-o", str(target))
+    assert code == 0 and out == ""
+    doc = json.loads(target.read_text())
+    assert [r["name"] for r in doc["layers"]][:4] == ["conv1", "relu1", "pool1", "conv2_x"]
+    # 8 images * 4,089,184,256 MACs, headline in FLOPs = 2 * MACs
+    assert doc["totals"]["macs"] == 8 * 4_089_184_256
+    assert doc["totals"]["headline"] == 2 * 8 * 4_089_184_256
+    assert doc["totals"]["params"] == 25_557_032
+
+
+def test_report_param_and_scale(capsys):
+    code, out, _ = run(capsys, "report", str(SPECS / "vgg16.yaml"), "--param", "bn=true", "--format", "json")
+    assert json.loads(out)["totals"]["params"] == 138_365_992  # torchvision vgg16_bn
+    code, out, _ = run(capsys, "report", str(SPECS / "resnet50.yaml"), "--scale", "resolution=160", "--format", "json")
+    assert json.loads(out)["input_shape"] == [3, 160, 160]
+
+
+def test_usage_errors(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["report", ALEXNET, "--batch", "0"])
+    assert exc.value.code == 2
+    assert "expected a positive integer" in capsys.readouterr().err
+    code, _, err = run(capsys, "report", "no/such/spec.yaml")
+    assert code == 2 and err == "archcalc: error: no/such/spec.yaml: no such file\n"
+    code, _, err = run(capsys, "report", ALEXNET, "--scale", "width")
+    assert code == 2 and "NAME=VALUE" in err
+
+
+def test_validate(capsys):
+    code, out, _ = run(capsys, "validate", ALEXNET, str(SPECS / "vgg16.yaml"))
+    assert code == 0 and out.count("ok  ") == 2
+    code, _, err = run(capsys, "validate", str(ROOT / "tests" / "malformed" / "unknown_field.yaml"))
+    assert code == 2 and "unknown field 'strid'" in err
+
+
+def test_schema_copy_is_current(capsys):
+    code, out, _ = run(capsys, "schema")
+    assert code == 0
+    committed = (SPECS / "schema.json").read_text()
+    assert out == committed, "specs/schema.json is stale: run `archcalc schema -o specs/schema.json`"
+    schema = json.loads(out)
+    assert "LayerEntry" in schema["$defs"]
+
+
+def test_static_path_imports_neither_torch_nor_matplotlib():
+    code = ("import sys, archcalc\n"
+            "from archcalc.cli import main\n"
+            "main(['report', %r, '--format', 'json', '-o', '/dev/null'])\n"
+            "bad = [m for m in ('torch', 'matplotlib', 'fvcore') if m in sys.modules]\n"
+            "print(','.join(bad))\n") % ALEXNET
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""
+
+
+def test_python_dash_m_and_help():
+    proc = subprocess.run([sys.executable, "-m", "archcalc", "report", "--help"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0
+    assert "--convention" in proc.stdout and "examples:" in proc.stdout
