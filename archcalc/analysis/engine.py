@@ -53,8 +53,7 @@ class _Walker:
             name=path, type=kind, depth=depth, input_shape=state.shape, output_shape=step.output_shape,
             params=step.params, macs=step.macs * b, ops=step.ops * b,
             activation_bytes=F.activation_bytes(F.prod(step.output_shape), self.bpe) * b,
-            pooling_ops=step.pooling_ops * b, receptive_field=_sizes(rf), jump=_jumps(rf), start=_starts(rf),
-            attrs=step.attrs,
+            pooling_ops=step.pooling_ops * b, rf=rf, attrs=step.attrs,
         ))
         return _State(step.output_shape, rf)
 
@@ -189,14 +188,6 @@ def _merge_rf(rfs: list[RF]) -> RF:
 
 def _sizes(rf: RF) -> tuple[int, ...] | None:
     return None if rf is None else tuple(int(-(-s // 1)) for s, _, _ in rf)
-
-
-def _jumps(rf: RF) -> tuple[float, ...] | None:
-    return None if rf is None else tuple(j for _, j, _ in rf)
-
-
-def _starts(rf: RF) -> tuple[float, ...] | None:
-    return None if rf is None else tuple(st for _, _, st in rf)
 
 
 def _where(layer: Any, path: str) -> Location:

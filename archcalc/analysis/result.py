@@ -21,9 +21,14 @@ DTYPE_BYTES: dict[str, int] = {
 """Bytes per activation element for ``--dtype`` (tf32 is stored as float32)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LayerRow:
-    """One leaf layer, in execution order."""
+    """One leaf layer, in execution order (treat as read-only).
+
+    ``rf`` holds the receptive field per spatial axis as ``(size, jump, start)`` in input pixels
+    (``None`` once the tensor has been flattened); ``receptive_field``, ``jump`` and ``start``
+    unpack it.
+    """
 
     name: str
     type: str
@@ -35,17 +40,27 @@ class LayerRow:
     ops: int
     activation_bytes: int
     pooling_ops: int = 0
-    receptive_field: tuple[int, ...] | None = None
-    jump: tuple[float, ...] | None = None
-    start: tuple[float, ...] | None = None
+    rf: tuple[tuple[float, float, float], ...] | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def seed_flops(self) -> int:
         return self.macs + self.pooling_ops
 
+    @property
+    def receptive_field(self) -> tuple[int, ...] | None:
+        return None if self.rf is None else tuple(int(-(-size // 1)) for size, _, _ in self.rf)
 
-@dataclass(frozen=True, slots=True)
+    @property
+    def jump(self) -> tuple[float, ...] | None:
+        return None if self.rf is None else tuple(j for _, j, _ in self.rf)
+
+    @property
+    def start(self) -> tuple[float, ...] | None:
+        return None if self.rf is None else tuple(st for _, _, st in self.rf)
+
+
+@dataclass(slots=True)
 class GroupRow:
     """A composite (block use, stage, residual, concat) with the subtotal of its leaves."""
 
