@@ -12,10 +12,11 @@ matplotlib is imported inside functions: importing this module costs nothing.
 from __future__ import annotations
 
 __all__ = ["FIGURE_FORMATS", "PALETTE", "FAMILY_MARKERS", "RC", "figure_format", "new_figure", "figure_bytes",
-           "svg_text", "style", "human_axis", "family_colors"]
+           "svg_text", "style", "human_axis", "tick_text", "family_colors"]
 
 import contextlib
 import io
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
@@ -114,11 +115,28 @@ def svg_text(fig: "Figure") -> str:
     return text[start:].strip() + "\n"
 
 
-def human_axis(axis: Any, formatter: Callable[[float], str]) -> None:
-    """Tick labels through one of :mod:`archcalc.units`' formatters (``105 M``, ``1.11 MB``)."""
-    from matplotlib.ticker import FuncFormatter
+def tick_text(text: str) -> str:
+    """``"20.0 M" -> "20 M"``, ``"1.50 MB" -> "1.5 MB"``: tick labels without trailing zeros."""
+    return re.sub(r"(\.\d*?)0+(?= |$)", r"\1", text).replace(". ", " ").rstrip(".")
 
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: formatter(v) if v else "0"))
+
+def human_axis(axis: Any, formatter: Callable[[float], str], *, peak: float | None = None, binary: bool = False,
+               nbins: int = 4) -> None:
+    """A linear axis with round ticks in human units (``200 M``, ``512 KB``).
+
+    With ``peak`` the ticks are placed at round multiples of the unit that ``peak`` is printed in
+    (KB/MB steps of 1024 when ``binary``), so a memory axis reads 0, 5 MB, 10 MB, never 14.3 MB.
+    """
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
+
+    if peak:
+        base = 1024 if binary else 1000
+        unit = 1.0
+        while peak / (unit * base) >= 1:
+            unit *= base
+        ticks = MaxNLocator(nbins, steps=[1, 2, 2.5, 5, 10]).tick_values(0, peak / unit)
+        axis.set_major_locator(FixedLocator([t * unit for t in ticks if 0 <= t <= peak / unit * 1.0001]))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: tick_text(formatter(v)) if v else "0"))
 
 
 def family_colors(families: Sequence[str]) -> dict[str, tuple[str, str]]:
