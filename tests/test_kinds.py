@@ -42,6 +42,14 @@ CASES: dict[str, tuple[dict, list[int], tuple[int, ...], int, int, int]] = {
     # SE 8 -> 2 -> 8: params 2*8*2 + 2 + 8 = 42; MACs 2*8*2 = 32; ops 2*8*16 + 2 + 8 = 266
     "se": ({"type": "se", "reduction": 4}, [8, 4, 4], (8, 4, 4), 42, 32, 266),
     "channel_shuffle": ({"type": "channel_shuffle", "groups": 2}, [8, 4, 4], (8, 4, 4), 0, 0, 0),
+    # keep chunk 1 of 2: 8 -> 4 channels, no arithmetic
+    "channel_split": ({"type": "channel_split", "parts": 2, "index": 1}, [8, 4, 4], (4, 4, 4), 0, 0, 0),
+    # centre crop 6x6 -> 4x4
+    "crop": ({"type": "crop", "size": 4}, [2, 6, 6], (2, 4, 4), 0, 0, 0),
+    # side head: pool (4*3*3 = 36 reads), flatten, linear 4 -> 2 (4*2 + 2 = 10 params, 8 MACs);
+    # the main path's output is the side's input, unchanged
+    "side": ({"type": "side", "layers": [{"type": "global_avgpool"}, {"type": "flatten"},
+                                         {"type": "linear", "out": 2}]}, [4, 3, 3], (4, 3, 3), 10, 8, 36),
     # composites: sequential of conv 1x1 (4->2: 2*4 + 2 = 10 params, 2*3*3*4 = 72 MACs) + relu (18 ops)
     "sequential": ({"type": "sequential", "layers": [{"type": "conv", "out": 2, "kernel": 1}, {"type": "relu"}]},
                    [4, 3, 3], (2, 3, 3), 10, 72, 18),
@@ -63,7 +71,7 @@ def _spec(entry: dict, shape: list[int]) -> archcalc.Spec:
 
 def test_every_kind_has_a_case_and_a_rule():
     assert set(CASES) == set(LAYER_KINDS)
-    leaf = {k for k, m in LAYER_KINDS.items() if k not in ("sequential", "concat", "residual")}
+    leaf = {k for k, m in LAYER_KINDS.items() if k not in ("sequential", "side", "concat", "residual")}
     assert set(RULES) == leaf
 
 
@@ -137,3 +145,21 @@ def test_residual_shortcuts():
     # optional: no addition when the shape changes
     r = archcalc.analyze(_spec({"type": "residual", "body": body, "shortcut": "optional"}, [4, 8, 8]))
     assert [row.type for row in r.layers] == ["conv"]
+
+
+def test_side_output_leaves_main_path_unchanged():
+    result = archcalc.analyze(_spec({"type": "sequential", "layers": [
+        {"name": "aux", "type": "side", "layers": [{"type": "flatten"}, {"name": "fc", "type": "linear", "out": 3}]},
+        {"name": "conv", "type": "conv", "out": 2, "kernel": 1}]}, [4, 2, 2]))
+    rows = {r.name: r for r in result.layers}
+    assert rows["sequential1.aux.fc"].output_shape == (3,)
+    assert rows["sequential1.conv"].input_shape == (4, 2, 2)  # the main path skips the side head
+    assert result.output_shape == (2, 2, 2)
+
+
+def test_crop_and_split_errors():
+    from archcalc.errors import AnalysisError
+    with pytest.raises(AnalysisError, match="cannot crop 6 to 8"):
+        archcalc.analyze(_spec({"type": "crop", "size": 8}, [2, 6, 6]))
+    with pytest.raises(AnalysisError, match="do not split"):
+        archcalc.analyze(_spec({"type": "channel_split", "parts": 3}, [8, 6, 6]))

@@ -65,6 +65,10 @@ class _Walker:
             before = state
             if isinstance(layer, L.Sequential):
                 state = self.run(layer.layers, path, depth + 1, state)
+            elif isinstance(layer, L.Side):
+                head = self.run(layer.layers, path, depth + 1, state)
+                self.group(path, layer.type, depth, before, head, first)
+                continue  # the main path goes on with the side's input
             elif isinstance(layer, L.Residual):
                 state = self.residual(layer, path, depth + 1, state)
             elif isinstance(layer, L.Concat):

@@ -334,3 +334,22 @@ def _shuffle(layer: L.ChannelShuffle, shape: tuple[int, ...]) -> Step:
     if shape[0] % layer.groups:
         raise ShapeError(f"channels {shape[0]} are not divisible by shuffle groups {layer.groups}")
     return Step(shape, attrs={"groups": layer.groups})
+
+
+@_register("channel_split")
+def _split(layer: L.ChannelSplit, shape: tuple[int, ...]) -> Step:
+    if shape[0] % layer.parts:
+        raise ShapeError(f"channels {shape[0]} do not split into {layer.parts} equal parts")
+    return Step((shape[0] // layer.parts, *shape[1:]), attrs={"parts": layer.parts, "index": layer.index})
+
+
+@_register("crop")
+def _crop(layer: L.Crop, shape: tuple[int, ...]) -> Step:
+    spatial = _spatial(shape, "crop")
+    size = _axes(layer.size, len(spatial), "size")
+    for axis, (s, c) in enumerate(zip(spatial, size)):
+        if c > s:
+            raise ShapeError(f"cannot crop {s} to {c} along spatial axis {axis}")
+    # NB: a centre crop keeps the grid; the first output pixel moves by (s - c) // 2 inputs.
+    windows = tuple(Window(1, 1.0, -((s - c) // 2)) for s, c in zip(spatial, size))
+    return Step((shape[0], *size), windows=windows, attrs={"size": _show(size)})

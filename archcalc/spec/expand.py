@@ -281,7 +281,7 @@ def _substitute(raw: Any, env: dict[str, Any], owner: Node | Seq, key: Any, via:
 def _children(node: Node) -> list[tuple[str, Seq]]:
     """The child layer lists of a composite and the scope suffix of each."""
     kind = node.get("type")
-    if kind == "sequential" and isinstance(node.get("layers"), list):
+    if kind in ("sequential", "side") and isinstance(node.get("layers"), list):
         return [("", node["layers"])]
     if kind == "residual":
         lists = []

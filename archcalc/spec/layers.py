@@ -14,7 +14,8 @@ __all__ = [
     "LAYER_KINDS", "Layer", "LayerList", "LeafLayer", "CompositeLayer", "ACTIVATION_KINDS",
     "Conv", "ConvTranspose", "MaxPool", "AvgPool", "AdaptiveAvgPool", "AdaptiveMaxPool",
     "GlobalAvgPool", "Linear", "Flatten", "BatchNorm", "LRN", "Activation", "Dropout", "Softmax",
-    "Upsample", "SqueezeExcite", "ChannelShuffle", "Sequential", "Concat", "Residual", "Branch",
+    "Upsample", "SqueezeExcite", "ChannelShuffle", "ChannelSplit", "Crop", "Sequential", "Side", "Concat",
+    "Residual", "Branch",
 ]
 
 from typing import Annotated, Literal, Union
@@ -247,6 +248,27 @@ class ChannelShuffle(_Kind):
     groups: Pos
 
 
+class ChannelSplit(_Kind):
+    """Keep one of ``parts`` equal channel chunks (ShuffleNet v2's channel split), no arithmetic."""
+
+    type: Literal["channel_split"]
+    parts: Annotated[int, Field(ge=2, le=MAX_SIZE)] = 2
+    index: NonNeg = Field(default=0, description="Which chunk to keep, from 0.")
+
+    @model_validator(mode="after")
+    def _index_in_range(self) -> "ChannelSplit":
+        if self.index >= self.parts:
+            raise ValueError(f"index {self.index} is out of range for {self.parts} parts")
+        return self
+
+
+class Crop(_Kind):
+    """Centre crop of the spatial axes to ``size`` (U-Net's crop before a skip concatenation)."""
+
+    type: Literal["crop"]
+    size: PosOrAxes
+
+
 # --------------------------------------------------------------------------- composites
 
 
@@ -254,6 +276,15 @@ class Sequential(_Kind):
     """A named group of layers run one after another (a stage, a block use)."""
 
     type: Literal["sequential"]
+    layers: "LayerList"
+
+
+class Side(_Kind):
+    """A side output (an auxiliary classifier): its layers run on the current tensor and their
+    result leaves the network as an extra head; the main path continues with the input unchanged.
+    Its costs count in the totals (GoogLeNet's and Inception-v3's auxiliary heads)."""
+
+    type: Literal["side"]
     layers: "LayerList"
 
 
@@ -294,13 +325,13 @@ class Residual(_Kind):
 
 LeafLayer = Union[Conv, ConvTranspose, MaxPool, AvgPool, AdaptiveAvgPool, AdaptiveMaxPool,
                   GlobalAvgPool, Linear, Flatten, BatchNorm, LRN, Activation, Dropout, Softmax,
-                  Upsample, SqueezeExcite, ChannelShuffle]
-CompositeLayer = Union[Sequential, Concat, Residual]
+                  Upsample, SqueezeExcite, ChannelShuffle, ChannelSplit, Crop]
+CompositeLayer = Union[Sequential, Side, Concat, Residual]
 
 Layer = Annotated[Union[LeafLayer, CompositeLayer], Field(discriminator="type")]
 LayerList = list[Layer]
 
-for _model in (Sequential, Branch, Residual):
+for _model in (Sequential, Side, Branch, Residual):
     _model.model_rebuild()
 
 

@@ -19,7 +19,7 @@ from ..errors import Location, SpecError
 from ..yamlio import Node, Seq, join_path, load_yaml, loads_yaml
 from .document import Accuracy, ReferenceSet, Scale, SpecDocument
 from .expand import expand_layers
-from .layers import LAYER_KINDS, Branch, Concat, Layer, LayerList, Residual, Sequential
+from .layers import LAYER_KINDS, Branch, Concat, Layer, LayerList, Residual, Sequential, Side
 
 _LAYERS = TypeAdapter(LayerList)
 MAX_EXTENDS = 16
@@ -61,7 +61,7 @@ def iter_layers(layers: Any, scope: str) -> Iterator[tuple[str, Any]]:
     for layer in layers:
         path = f"{scope}.{layer.name}" if scope else layer.name
         yield path, layer
-        if isinstance(layer, Sequential):
+        if isinstance(layer, (Sequential, Side)):
             yield from iter_layers(layer.layers, path)
         elif isinstance(layer, Residual):
             yield from iter_layers(layer.body, path)
@@ -198,7 +198,7 @@ def _attach_origins(models: list[Any], nodes: list[Any], scope: str) -> None:
         path = f"{scope}.{model.name}" if scope else model.name
         model._path = path
         model._origin = node
-        if isinstance(model, Sequential):
+        if isinstance(model, (Sequential, Side)):
             _attach_origins(model.layers, node["layers"], path)
         elif isinstance(model, Residual):
             _attach_origins(model.body, node["body"], path)
