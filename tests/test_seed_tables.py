@@ -159,3 +159,28 @@ def test_mobilenet_depthwise_separable(c: int, hw: int):
     assert separable.totals.macs == (9 * c + c * c) * hw * hw
     # speed-up 9C^2 / (9C + C^2) = 9C / (9 + C) -> 9 as C grows
     assert standard.totals.macs / separable.totals.macs == pytest.approx(9 * c / (9 + c))
+
+
+@pytest.mark.parametrize("spec,layer,rf,jump", [
+    # Araujo, Norris & Sim, "Computing Receptive Fields of CNNs", Distill 2019, Table 1:
+    # alexnet_v2 195 (same geometry as the lecture AlexNet), vgg_16 212, resnet_v1_50 483; all with
+    # effective stride (jump) 32.
+    ("alexnet", "pool5", 195, 32),
+    ("vgg16", "pool5", 212, 32),
+    ("resnet50_v1", "conv5_x.block3.act", 483, 32),
+])
+def test_published_receptive_fields(spec: str, layer: str, rf: int, jump: int):
+    path = SPECS / f"{spec}.yaml"
+    if not path.exists():
+        pytest.skip(f"{path.name} not in the zoo")
+    row = archcalc.analyze(archcalc.load_spec(path)).row(layer)
+    assert row.receptive_field == (rf, rf)
+    assert row.jump == (jump, jump)
+
+
+def test_alexnet_receptive_field_per_layer(alexnet: archcalc.Analysis):
+    # r' = r + (k - 1) * j: conv1 11 (j 4), pool1 11 + 2*4 = 19 (j 8), conv2 19 + 4*8 = 51,
+    # pool2 51 + 2*8 = 67 (j 16), conv3 67 + 2*16 = 99, conv4 131, conv5 163, pool5 163 + 2*16 = 195 (j 32)
+    expected = {"conv1": 11, "pool1": 19, "conv2": 51, "pool2": 67, "conv3": 99, "conv4": 131, "conv5": 163,
+                "pool5": 195}
+    assert {name: alexnet.row(name).receptive_field[0] for name in expected} == expected
