@@ -12,6 +12,7 @@ __all__ = ["main", "COMMANDS"]
 
 import argparse
 import importlib
+import importlib.util
 import sys
 from typing import Sequence
 
@@ -35,15 +36,8 @@ Counting conventions (MACs vs FLOPs, pooling, batch norm) are described in the R
 
 
 def _available() -> list[str]:
-    names = []
-    for name in COMMANDS:
-        try:
-            importlib.util.find_spec(f"archcalc.commands.{name}")  # type: ignore[attr-defined]
-        except ModuleNotFoundError:  # pragma: no cover
-            continue
-        if importlib.util.find_spec(f"archcalc.commands.{name}") is not None:  # type: ignore[attr-defined]
-            names.append(name)
-    return names
+    """The subcommands whose module is present (optional areas may not be installed)."""
+    return [name for name in COMMANDS if importlib.util.find_spec(f"archcalc.commands.{name}") is not None]
 
 
 def build_parser() -> argparse.ArgumentParser:

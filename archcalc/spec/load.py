@@ -263,10 +263,6 @@ def _locate(root: Any, loc: tuple[Any, ...]) -> tuple[Any, list[Any], Any]:
             continue  # a union member name
         else:
             rest = rest + [part]
-    if isinstance(current, (dict, list)) and (isinstance(container, dict) and rest and rest[0] in container
-                                              and container[rest[0]] is current):
-        # the error is about a whole mapping/list: point at the value itself
-        pass
     return container, rest, current
 
 
