@@ -12,7 +12,7 @@ matplotlib is imported inside functions: importing this module costs nothing.
 from __future__ import annotations
 
 __all__ = ["FIGURE_FORMATS", "PALETTE", "FAMILY_MARKERS", "RC", "figure_format", "new_figure", "figure_bytes",
-           "svg_text", "style", "human_axis", "tick_text", "family_colors"]
+           "svg_text", "style", "human_axis", "tick_text", "family_colors", "darker"]
 
 import contextlib
 import io
@@ -137,6 +137,12 @@ def human_axis(axis: Any, formatter: Callable[[float], str], *, peak: float | No
         ticks = MaxNLocator(nbins, steps=[1, 2, 2.5, 5, 10]).tick_values(0, peak / unit)
         axis.set_major_locator(FixedLocator([t * unit for t in ticks if 0 <= t <= peak / unit * 1.0001]))
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: tick_text(formatter(v)) if v else "0"))
+
+
+def darker(color: str, factor: float = 0.7) -> str:
+    """``"#56B4E9"`` scaled towards black: label text in a bubble's colour, readable on white."""
+    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return "#{:02X}{:02X}{:02X}".format(*(round(c * factor) for c in (r, g, b)))
 
 
 def family_colors(families: Sequence[str]) -> dict[str, tuple[str, str]]:
