@@ -410,6 +410,8 @@ def reference_check(name: str, analysis: Analysis) -> ReferenceCheck:
             h.remove()
     used = sum(p.numel() for m in model.modules() if id(m) in called for p in m.parameters(recurse=False))
     total = sum(p.numel() for p in model.parameters())
+    if isinstance(out, (tuple, list)):  # (logits, aux heads...)
+        out = out[0]
     out_shape = tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else None
     # consecutive equal shapes (conv, bn, relu) are one stage
     distinct = [s for i, s in enumerate(stages) if i == 0 or s[1] != stages[i - 1][1]]

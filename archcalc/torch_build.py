@@ -10,6 +10,8 @@ residual ``P``                   body layers ``P.<name>``, ``P.shortcut`` (proje
                                  layers), ``P.add`` (:class:`Add`), ``P.act`` (post-add activation)
 concat ``P``                     one container per branch ``P.<branch>`` (empty = identity),
                                  ``P.concat`` (:class:`Concat`)
+side output ``P``                a :class:`SideBlock` with children ``P.<name>``; the model's forward
+                                 returns ``(output, *side heads)`` when a spec has side outputs
 squeeze-excite (one row)         one module; its pieces are children named as torchvision's
                                  ``SqueezeExcitation`` (avgpool, fc1, activation, fc2, scale_activation)
 ===============================  ==============================================================
@@ -23,7 +25,7 @@ kind without one. This module imports torch: import it only when torch is wanted
 from __future__ import annotations
 
 __all__ = ["build_model", "BUILDERS", "BuildError", "SpecModel", "Block", "Add", "Concat",
-           "ZeroPadShortcut", "resolve_padding", "iter_row_modules", "ACTIVATIONS"]
+           "ZeroPadShortcut", "SideBlock", "resolve_padding", "iter_row_modules", "ACTIVATIONS"]
 
 import math
 from dataclasses import dataclass
@@ -55,17 +57,22 @@ class Block(nn.Module):
     ``named_modules()``, ``state_dict()`` and fvcore's scopes all read ``_modules``.
     """
 
-    def add(self, name: str, module: nn.Module) -> None:
+    def add_child(self, name: str, module: nn.Module) -> None:
         if not name or "." in name:
             raise BuildError(f"cannot name a module {name!r}")
         if name in self._modules:
             raise BuildError(f"two layers named {name!r} in the same scope")
         self._modules[name] = module
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, sides: list[torch.Tensor] | None = None) -> torch.Tensor:
         for module in self._modules.values():
-            x = module(x)
+            x = _call(module, x, sides)  # a side output (auxiliary head) passes x on
         return x
+
+
+class SideBlock(Block):
+    """A side output (auxiliary head): returns the head's output; the enclosing block passes its
+    own input on and collects the head (see :class:`SpecModel`)."""
 
 
 class SpecModel(Block):
@@ -78,6 +85,12 @@ class SpecModel(Block):
         self.input_shape = tuple(input_shape)
         self.row_modules: dict[str, str] = {}
 
+    def forward(self, x: torch.Tensor) -> Any:  # type: ignore[override]
+        """The network's output; with side outputs, ``(output, *heads)`` in execution order."""
+        sides: list[torch.Tensor] = []
+        y = super().forward(x, sides)
+        return (y, *sides) if sides else y
+
     def extra_repr(self) -> str:
         return f"spec={self.spec_name!r}, input={list(self.input_shape)}"
 
@@ -89,14 +102,14 @@ class ResidualBlock(Block):
         super().__init__()
         self.body_names: list[str] = []
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, sides: list[torch.Tensor] | None = None) -> torch.Tensor:
         y = x
         for name in self.body_names:
-            y = self._modules[name](y)
+            y = _call(self._modules[name], y, sides)
         mods = self._modules
         if "add" not in mods:  # 'optional' shortcut whose shapes differ: no addition at all
             return y
-        shortcut = mods["shortcut"](x) if "shortcut" in mods else x
+        shortcut = mods["shortcut"](x, sides) if "shortcut" in mods else x
         y = mods["add"](y, shortcut)
         if "act" in mods:
             y = mods["act"](y)
@@ -110,9 +123,17 @@ class ConcatBlock(Block):
         super().__init__()
         self.branch_names: list[str] = []
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outs = [self._modules[name](x) for name in self.branch_names]
+    def forward(self, x: torch.Tensor, sides: list[torch.Tensor] | None = None) -> torch.Tensor:
+        outs = [self._modules[name](x, sides) for name in self.branch_names]
         return self._modules["concat"](*outs)
+
+
+def _call(module: nn.Module, x: torch.Tensor, sides: list[torch.Tensor] | None) -> torch.Tensor:
+    if isinstance(module, SideBlock):
+        if sides is not None:
+            sides.append(module(x, sides))
+        return x
+    return module(x, sides) if isinstance(module, Block) else module(x)
 
 
 class Add(nn.Module):
@@ -160,6 +181,36 @@ class ChannelShuffle(nn.Module):
 
     def extra_repr(self) -> str:
         return f"groups={self.groups}"
+
+
+class ChannelSplit(nn.Module):
+    """Keep channel chunk ``index`` of ``parts`` equal chunks (ShuffleNet v2), a view."""
+
+    def __init__(self, channels: int, parts: int, index: int):
+        super().__init__()
+        self.width = channels // parts
+        self.start = index * self.width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, self.start:self.start + self.width]
+
+    def extra_repr(self) -> str:
+        return f"channels=[{self.start}, {self.start + self.width})"
+
+
+class CenterCrop(nn.Module):
+    """Centre crop of the spatial axes; the first kept pixel is ``(size - crop) // 2`` (U-Net)."""
+
+    def __init__(self, spatial: tuple[int, ...], size: tuple[int, ...]):
+        super().__init__()
+        self.index = (slice(None), slice(None), *(slice((s - c) // 2, (s - c) // 2 + c) for s, c in zip(spatial, size)))
+        self.size = size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[self.index]
+
+    def extra_repr(self) -> str:
+        return f"size={list(self.size)}"
 
 
 class SqueezeExcite(nn.Module):
@@ -479,7 +530,24 @@ def _channel_shuffle(layer: L.ChannelShuffle, ctx: Ctx) -> nn.Module:
     return ChannelShuffle(layer.groups)
 
 
+@_register("channel_split")
+def _channel_split(layer: L.ChannelSplit, ctx: Ctx) -> nn.Module:
+    return ChannelSplit(ctx.shape[0], layer.parts, layer.index)
+
+
+@_register("crop")
+def _crop(layer: L.Crop, ctx: Ctx) -> nn.Module:
+    return CenterCrop(ctx.spatial, ctx.axes(layer.size))
+
+
 # --------------------------------------------------------------------------- composite builders
+
+
+@_register("side")
+def _side(layer: L.Side, ctx: Ctx) -> nn.Module:
+    block = SideBlock()
+    ctx.sequence(layer.layers, ctx.path, block)
+    return block
 
 
 @_register("sequential")
@@ -495,9 +563,9 @@ def _concat(layer: L.Concat, ctx: Ctx) -> nn.Module:
     for branch in layer.branches:
         sub = Block()  # an empty branch is the identity
         ctx.sequence(branch.layers, f"{ctx.path}.{branch.name}", sub)
-        block.add(branch.name, sub)
+        block.add_child(branch.name, sub)
         block.branch_names.append(branch.name)
-    block.add("concat", Concat())
+    block.add_child("concat", Concat())
     return block
 
 
@@ -510,7 +578,7 @@ def _residual(layer: L.Residual, ctx: Ctx) -> nn.Module:
     if isinstance(shortcut, list):
         sub = Block()
         ctx.sequence(shortcut, f"{ctx.path}.shortcut", sub)
-        block.add("shortcut", sub)
+        block.add_child("shortcut", sub)
     elif body_out == ctx.shape:
         pass  # identity
     elif shortcut == "optional":
@@ -518,10 +586,10 @@ def _residual(layer: L.Residual, ctx: Ctx) -> nn.Module:
     elif shortcut == "identity":
         raise BuildError(f"layer {ctx.path}: identity shortcut {list(ctx.shape)} vs body {list(body_out)}")
     else:
-        block.add("shortcut", _shortcut(layer, ctx, body_out))
-    block.add("add", Add())
+        block.add_child("shortcut", _shortcut(layer, ctx, body_out))
+    block.add_child("add", Add())
     if layer.activation is not None:
-        block.add("act", ACTIVATIONS[layer.activation](None))
+        block.add_child("act", ACTIVATIONS[layer.activation](None))
     return block
 
 
@@ -530,12 +598,12 @@ def _shortcut(layer: L.Residual, ctx: Ctx, target: tuple[int, ...]) -> nn.Module
     strides = tuple(-(-s_in // s_out) for s_in, s_out in zip(ctx.shape[1:], target[1:]))
     sub = Block()
     if layer.shortcut == "zeropad":
-        sub.add("zeropad", ZeroPadShortcut(strides, target[0] - ctx.shape[0]))
+        sub.add_child("zeropad", ZeroPadShortcut(strides, target[0] - ctx.shape[0]))
         return sub
     n = len(strides)
-    sub.add("conv", _CONV[n](ctx.shape[0], target[0], 1, stride=strides, bias=False))
+    sub.add_child("conv", _CONV[n](ctx.shape[0], target[0], 1, stride=strides, bias=False))
     if layer.projection_bn:
-        sub.add("batchnorm", _BATCHNORM[len(target)](target[0]))
+        sub.add_child("batchnorm", _BATCHNORM[len(target)](target[0]))
     return sub
 
 
@@ -562,8 +630,10 @@ class _Builder:
             builder = BUILDERS.get(layer.type)
             if builder is None:
                 raise BuildError(f"no torch builder for layer kind {layer.type!r}", Location(layer=path))
-            into.add(layer.name, builder(layer, Ctx(self, path, shape)))
-            shape = tuple(self.row(path).output_shape)
+            module = builder(layer, Ctx(self, path, shape))
+            into.add_child(layer.name, module)
+            if not isinstance(module, SideBlock):  # the main path goes on with a side output's input
+                shape = tuple(self.row(path).output_shape)
         return shape
 
 
