@@ -196,7 +196,8 @@ def draw_accuracy(chart: AccuracyChart, *, title: str | None = None, width: floa
         fig = new_figure(width, height)
         ax = fig.add_axes((0.065, (cap_h + 0.6) / height, 0.74, (plot_h - 1.0) / height))
         head = title or f"ImageNet {metric} accuracy vs {'multiply-adds' if chart.x == 'macs' else 'parameters'}"
-        ax.set_title(head + (f" ({', '.join(chart.families)})" if chart.families else ""), fontsize=11, loc="left")
+        shown = sorted({p.family for p in pts}, key=str.lower)
+        ax.set_title(head + (f" ({', '.join(shown)})" if chart.families else ""), fontsize=11, loc="left")
         ax.set_xscale("log")
         ax.set_xlabel(X_AXES[chart.x])
         ax.set_ylabel(f"{metric} accuracy (%)")
@@ -279,7 +280,7 @@ def draw_accuracy(chart: AccuracyChart, *, title: str | None = None, width: floa
         size_handles = [ax.scatter([], [], s=900.0 * r / biggest, color="#bbbbbb", edgecolors="#777777",
                                    label=f"{tick_text(human_count(r))} {size_name}") for r in refs]
         ax.legend(handles=size_handles, loc="lower left", bbox_to_anchor=(1.01, 0.0), title="Bubble area",
-                  labelspacing=1.6, borderpad=1.0, alignment="left")
+                  labelspacing=2.2, borderpad=1.0, handletextpad=2.2, alignment="left")
     return fig
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..errors import ArchcalcError
+from ..errors import ArchcalcError, Location
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def _get(d: Any, *keys: str, default: Any = None) -> Any:
 def read_measurements(doc: dict[str, Any], *, file: str = "") -> list[Measurement]:
     """Measurements of one parsed results document."""
     if not isinstance(doc, dict) or not isinstance(doc.get("models"), list):
-        raise ArchcalcError(f"{file or 'results'}: not an archcalc bench results file (no 'models' list)")
+        raise ArchcalcError("not an archcalc bench results file (no 'models' list)", Location(file=file or None))
     precision = _get(doc, "setup", "precision", default="unknown")
     device = _get(doc, "environment", "device_name", default=None) or str(doc.get("device", "unknown"))
     out = []
@@ -82,8 +82,8 @@ def load_measurements(paths: Iterable[str | Path]) -> list[Measurement]:
         try:
             doc = json.loads(f.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ArchcalcError(f"{f}: no such results file") from None
+            raise ArchcalcError("no such results file", Location(file=str(f))) from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ArchcalcError(f"{f}: cannot read bench results: {exc}") from None
+            raise ArchcalcError(f"cannot read bench results: {exc}", Location(file=str(f))) from None
         out.extend(read_measurements(doc, file=str(f)))
     return out

@@ -16,7 +16,7 @@ __all__ = ["Device", "DEVICES", "get_device", "macs_per_s"]
 
 from dataclasses import dataclass, field
 
-from ..errors import ArchcalcError
+from ..errors import ArchcalcError, Location
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,8 @@ class Device:
         try:
             return self.peak_flops_per_s[dtype] / 2
         except KeyError:
-            raise ArchcalcError(f"no {dtype} ceiling for {self.name} "
-                                f"(known: {', '.join(self.peak_flops_per_s)})") from None
+            raise ArchcalcError(f"no {dtype} ceiling for {self.name} (known: {', '.join(self.peak_flops_per_s)})",
+                                Location(file="--dtype")) from None
 
     def ridge_macs_per_byte(self, dtype: str) -> float:
         """Arithmetic intensity where the memory roof meets the compute roof."""
@@ -68,7 +68,8 @@ def get_device(key: str) -> Device:
     try:
         return DEVICES[key.lower()]
     except KeyError:
-        raise ArchcalcError(f"unknown device {key!r}; choose one of {', '.join(DEVICES)}") from None
+        raise ArchcalcError(f"unknown device {key!r}; choose one of {', '.join(DEVICES)}",
+                            Location(file="--device")) from None
 
 
 def macs_per_s(flops_per_s: float) -> float:

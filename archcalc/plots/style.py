@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from ..errors import ArchcalcError
+from ..errors import ArchcalcError, Location
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -82,8 +82,8 @@ def figure_format(path: str | Path) -> str:
     """``"out/x.svg" -> "svg"``; an unknown extension is a user error."""
     ext = Path(path).suffix.lower().lstrip(".")
     if ext not in FIGURE_FORMATS:
-        raise ArchcalcError(f"{path}: cannot tell the image format from the extension "
-                            f"(use .{', .'.join(FIGURE_FORMATS)})")
+        raise ArchcalcError(f"cannot tell the image format from the extension (use .{', .'.join(FIGURE_FORMATS)})",
+                            Location(file=str(path)))
     return ext
 
 
