@@ -98,8 +98,9 @@ class PeakMeasurement(_Record):
     matmul_n: int = Field(description="square matmul size: n x n @ n x n")
     macs_per_matmul: int = Field(description="n**3 multiply-accumulates (= 2 n**3 FLOPs)")
     timing: TimingStats
-    macs_per_s: float = Field(description="median: macs_per_matmul / median latency")
-    best_macs_per_s: float = Field(description="macs_per_matmul / fastest sample")
+    macs_per_s: float = Field(description="the peak: macs_per_matmul / fastest sample (slow-downs only come "
+                                          "from disturbances)")
+    median_macs_per_s: float = Field(description="macs_per_matmul / median sample")
 
 
 class MemoryPrediction(_Record):
@@ -152,7 +153,7 @@ class ModelResult(_Record):
 class BenchRun(_Record):
     """One ``archcalc bench`` run: environment, setup, measured peak and every model."""
 
-    schema_id: Literal["archcalc.bench/1"] = Field(SCHEMA_ID, alias="schema")
+    schema_id: Literal["archcalc.bench/1"] = Field(alias="schema")
     created: str = Field(description="UTC, ISO 8601")
     device: Device
     on_cpu: bool
@@ -161,6 +162,7 @@ class BenchRun(_Record):
     setup: Setup
     peak: Optional[PeakMeasurement] = None
     peak_message: Optional[str] = None
+    notes: list[str] = Field(default_factory=list)
     units: dict[str, str] = Field(default_factory=lambda: dict(_UNITS))
     models: list[ModelResult]
 

@@ -7,8 +7,9 @@ returning a ``torch.nn.Module``; default ``archcalc.build_model(spec)``). One co
 2. the callable prepared: eager, ``torch.compile`` (fresh, ``dynamic=False``) or a captured
    CUDA graph;
 3. warm-up (compilation and cuDNN autotuning happen here; timed separately, never counted);
-4. back-to-back timing (:func:`~archcalc.bench.timing.time_back_to_back`), then the reference
-   loop (:func:`~archcalc.bench.timing.time_reference`) on the same callable and input;
+4. back-to-back timing (:func:`~archcalc.bench.timing.time_back_to_back`) and the reference
+   loop (:func:`~archcalc.bench.timing.time_reference`), repeats interleaved, on the same
+   callable and input;
 5. peak memory since the end of the warm-up (CUDA).
 
 Running out of memory at a batch size is recorded (status ``oom``) and the larger sizes of
@@ -23,7 +24,7 @@ __all__ = ["Workload", "BenchOptions", "ResolvedOptions", "resolve_options", "ru
 
 import gc
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
@@ -31,7 +32,7 @@ from ..analysis import analyze
 from ..spec import Spec
 from .env import environment, resolve_device
 from .precision import precision_detail, precision_flags, torch_dtype
-from .records import (COMPILE_MODES, PRECISIONS, BatchResult, BenchRun, MemoryPrediction, ModelResult,
+from .records import (COMPILE_MODES, PRECISIONS, SCHEMA_ID, BatchResult, BenchRun, MemoryPrediction, ModelResult,
                       PeakMeasurement, Setup)
 from .stats import relative_difference, summarize
 from .timing import choose_iters, synchronizer, time_back_to_back, time_reference
@@ -168,8 +169,6 @@ def _first_line(exc: BaseException) -> str:
 def run_bench(workloads: list[Workload], *, options: BenchOptions | None = None,
               progress: Progress | None = None) -> BenchRun:
     """Benchmark every workload at every batch size; returns the full record of the run."""
-    import torch
-
     resolved = resolve_options(options or BenchOptions())
     setup = resolved.setup
     env = environment(device=setup.device, notice=resolved.notice)
@@ -200,16 +199,15 @@ def run_bench(workloads: list[Workload], *, options: BenchOptions | None = None,
     if progress is not None:
         progress(done, total, "done")
     notice = resolved.notice
-    return BenchRun(created=datetime.now(timezone.utc).isoformat(timespec="seconds"), device=setup.device,
+    return BenchRun(schema=SCHEMA_ID, created=datetime.now(timezone.utc).isoformat(timespec="seconds"), device=setup.device,
                     on_cpu=setup.device == "cpu", notice=notice, environment=env, setup=setup, peak=peak,
-                    peak_message=peak_message, notes=list(resolved.notes), models=models,
-                    torch_threads=torch.get_num_threads())
+                    peak_message=peak_message, notes=list(resolved.notes), models=models)
 
 
 def _measure_peak(setup: Setup, n: int | None) -> PeakMeasurement:
     from .peak import measure_peak
 
-    return measure_peak(device=setup.device, precision=setup.precision, n=n, repeats=setup.repeats,
+    return measure_peak(device=setup.device, precision=setup.precision, n=n, repeats=max(5, setup.repeats),
                         min_repeat_s=setup.min_repeat_s)
 
 
@@ -330,10 +328,13 @@ def _bench_batch(model: Any, input_shape: tuple[int, ...], batch_size: int, setu
         if iters is None:
             estimate = min(time_back_to_back(step, device=device, iters=1, repeats=2))
             iters = choose_iters(estimate, min_repeat_s=setup.min_repeat_s)
-        timing = summarize(time_back_to_back(step, device=device, iters=iters, repeats=setup.repeats),
-                           iters_per_sample=iters)
-        reference = summarize(time_reference(step, device=device, iters=iters, repeats=setup.repeats),
-                              iters_per_sample=iters)
+        main_samples: list[float] = []
+        reference_samples: list[float] = []
+        for _ in range(setup.repeats):  # interleaved, so that both timers see the same machine state
+            main_samples += time_back_to_back(step, device=device, iters=iters, repeats=1)
+            reference_samples += time_reference(step, device=device, iters=iters, repeats=1)
+        timing = summarize(main_samples, iters_per_sample=iters)
+        reference = summarize(reference_samples, iters_per_sample=iters)
         if device == "cuda":
             peak_memory, memory_note = int(torch.cuda.max_memory_allocated()), \
                 "torch.cuda.max_memory_allocated during timing (after warm-up; includes parameters)"
