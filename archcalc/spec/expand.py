@@ -222,6 +222,11 @@ def _bind_args(block_name: str, block: BlockDef, block_node: Node, entry: Node, 
             if key in ("use", "name") or key in ENTRY_KEYS:
                 continue
             given[key] = (source, key)
+    reserved = sorted(set(block.args) & (ENTRY_KEYS | {"use", "name"}))
+    if reserved:
+        raise SpecError(f"block '{block_name}' declares argument(s) {', '.join(reserved)}, which are reserved "
+                        "for the use site (use, name, repeat, first, when); rename them",
+                        block_node.location("args"))
     bound: dict[str, Any] = {}
     for key, (source, _) in given.items():
         if key not in block.args:
