@@ -170,9 +170,22 @@ def bench(spec, factory=make_tiny, **options):
 # --------------------------------------------------------------------------- the sweep on the CPU
 
 
+@pytest.fixture
+def one_thread():
+    """One intra-op thread for the run (restored after): a multi-threaded matmul peak collapses
+    when other processes compete for the cores, a single thread only shares them fairly."""
+    import torch
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
 @pytest.mark.torch
-def test_cpu_run_fields_are_sane(tiny_spec):
+def test_cpu_run_fields_are_sane(tiny_spec, one_thread):
     run = bench(tiny_spec)
+    assert run.environment.cpu_threads == 1
     assert run.device == "cpu" and run.on_cpu and "CPU" in run.notice
     assert run.environment.on_cpu and run.environment.device_slug.startswith("cpu-")
     assert run.setup.precision == "float32" and run.setup.compile == "none" and not run.setup.cuda_graphs
@@ -477,3 +490,26 @@ def test_cli_errors_are_clean(tmp_path, capsys):
     assert code == 2 and "not an archcalc bench results file" in err and "Traceback" not in err
     code, out, err = _cli(capsys, "bench")
     assert code == 2 and "no spec given" in err
+
+
+@pytest.mark.torch
+def test_sweep_summary_markdown(tiny_spec, tmp_path):
+    """The sweep's SUMMARY.md: newest run per model and set-up, images/s by batch, the CPU notice."""
+    from archcalc.bench.summary import latest_runs, load_runs, render_summary
+
+    older = bench(tiny_spec, batch_sizes=(1, 2), measure_peak=False)
+    newer = bench(tiny_spec, oom_from(2), batch_sizes=(1, 2), measure_peak=False)
+    newer = newer.model_copy(update={"created": "9999-01-01T00:00:00+00:00"})
+    (tmp_path / "a.json").write_text(older.to_json())
+    (tmp_path / "b.json").write_text(newer.to_json())
+    runs = load_runs([tmp_path])
+    assert len(runs) == 2
+    (entries,) = latest_runs(runs).values()
+    assert [(Path(f).name, m.name) for f, _, m in entries] == [("b.json", "Tiny")]
+    text = render_summary(runs, title="sweep", base=tmp_path)
+    assert text.startswith("# sweep\n") and "(cpu): float32, NCHW, eager, no CUDA graphs" in text
+    assert "not GPU figures" in text
+    assert "| Model | MACs/image | b=1 | b=2 |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| Tiny | 516 K |"))
+    assert row.endswith("| OOM |")  # batch 2 ran out of memory in the newest run
+    assert "[b.json](b.json)" in text

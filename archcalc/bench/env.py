@@ -79,6 +79,13 @@ def _git_commit() -> str | None:
     return _run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"])
 
 
+def _load_average() -> list[float] | None:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (OSError, AttributeError):  # pragma: no cover - not on every platform
+        return None
+
+
 def environment(*, device: str, notice: str | None) -> Environment:
     """Versions and hardware of this process's ``device``."""
     import torch
@@ -91,7 +98,7 @@ def environment(*, device: str, notice: str | None) -> Environment:
         cuda_version=torch.version.cuda,
         cudnn_version=torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
         cpu_model=cpu, cpu_threads=torch.get_num_threads(), cpu_count=os.cpu_count(),
-        python_version=platform.python_version(), platform=platform.platform(),
+        load_average=_load_average(), python_version=platform.python_version(), platform=platform.platform(),
         archcalc_version=__version__, git_commit=_git_commit(),
     )
     if device == "cuda":

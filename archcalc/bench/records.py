@@ -63,6 +63,8 @@ class Environment(_Record):
     cpu_model: Optional[str] = None
     cpu_threads: int = Field(description="torch.get_num_threads() during the run")
     cpu_count: Optional[int] = None
+    load_average: Optional[list[float]] = Field(None, description="os.getloadavg() (1, 5, 15 min) at the start: "
+                                                                   "other work competing for the CPU")
     python_version: str
     platform: str
     archcalc_version: str

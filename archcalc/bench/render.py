@@ -130,6 +130,8 @@ def _title_lines(run: BenchRun) -> list[str]:
     if not run.on_cpu:
         sw += [f"CUDA {env.cuda_version}", f"cuDNN {env.cudnn_version}", f"driver {env.driver_version}",
                f"compute capability {env.compute_capability}"]
+    if run.on_cpu and env.load_average:
+        sw.append(f"load average {env.load_average[0]:.2f} on {env.cpu_count} CPUs at the start")
     lines.append("; ".join(sw) + f"; {s.precision_detail}")
     if run.peak is not None:
         p = run.peak
