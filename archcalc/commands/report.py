@@ -16,6 +16,8 @@ examples:
   archcalc report specs/resnet50.yaml --depth 1            # one row per stage
   archcalc report specs/resnet50.yaml --format json -o resnet50.json
   archcalc report specs/efficientnet_b0.yaml --scale width=1.1,depth=1.2,resolution=240
+  archcalc report specs/resnet50.yaml --format html -o resnet50.html   # one page, charts inline
+  archcalc report --all specs/ -o reports/                  # regenerate the committed reports/
 
 conventions (--convention): macs = multiply-accumulates (default); flops = 2 * macs;
 seed = macs + pooling window reads, as the lecture tables print "Flops (M)".
@@ -26,7 +28,10 @@ Shapes exclude the batch axis; MACs, ops and memory are for the whole batch.
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help=HELP, description=HELP.capitalize() + ".", epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("spec", help="path to a YAML spec")
+    p.add_argument("spec", nargs="?", help="path to a YAML spec (omit with --all)")
+    p.add_argument("--all", metavar="DIR", dest="all_specs",
+                   help="regenerate the reports tree for every spec in DIR (into -o, default reports/): "
+                        "per-spec HTML and Markdown pages, the zoo summary and the charts")
     p.add_argument("--format", "-f", default="table",
                    choices=("table", "markdown", "csv", "json", "latex", "html"), help="output format (default: table)")
     p.add_argument("--style", default="default", choices=("default", "seed"),
@@ -56,9 +61,21 @@ def _positive(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis import analyze
+    from ..errors import ArchcalcError
     from ..render import render_report
 
+    if args.all_specs:
+        from .report_all import run_all
+
+        return run_all(args)
+    if not args.spec:
+        raise ArchcalcError("give a spec to report on, or --all DIR for the whole reports tree")
     spec = load_from_args(args.spec, args)
+    if args.format == "html":  # a self-contained page with the charts
+        from ..render.site import single_page
+
+        emit(single_page(spec, batch_size=args.batch, dtype=args.dtype, depth=args.depth), args.output)
+        return 0
     analysis = analyze(spec, batch_size=args.batch, dtype=args.dtype)
     text = render_report(analysis, fmt=args.format, style=args.style, convention=args.convention,
                          depth=args.depth, raw=args.raw)

@@ -31,13 +31,20 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @dataclass(frozen=True)
 class RooflineLayer:
-    name: str
+    """One layer -- or ``count`` layers with the same MACs and bytes (repeated blocks), summed."""
+
+    name: str  # the first such layer
     type: str
-    macs: int
-    bytes_moved: int
+    macs: int  # all ``count`` layers together
+    bytes_moved: int  # one layer
     intensity: float  # MACs per byte
     attainable_macs_per_s: float
     memory_bound: bool
+    count: int = 1
+
+    @property
+    def label(self) -> str:
+        return self.name if self.count == 1 else f"{self.name} (+{self.count - 1} alike)"
 
 
 @dataclass(frozen=True)
@@ -94,14 +101,16 @@ def roofline(spec: Spec, *, device: Device, dtype: str = "float32", batch_size: 
     peak = device.peak_macs_per_s(dtype)
     bw = device.memory_bandwidth_bytes_per_s
     b = analysis.bytes_per_element
-    layers = []
+    alike: dict[tuple[str, int, int], list[LayerRow]] = {}
     for r in analysis.layers:
-        if r.macs <= 0:
-            continue
-        moved = layer_bytes(r, batch_size=batch_size, bytes_per_element=b)
-        intensity = r.macs / moved
-        layers.append(RooflineLayer(name=r.name, type=r.type, macs=r.macs, bytes_moved=moved, intensity=intensity,
-                                    attainable_macs_per_s=min(peak, bw * intensity), memory_bound=bw * intensity < peak))
+        if r.macs > 0:
+            alike.setdefault((r.type, r.macs, layer_bytes(r, batch_size=batch_size, bytes_per_element=b)), []).append(r)
+    layers = []
+    for (kind, macs, moved), rows in alike.items():  # first-seen order = execution order
+        intensity = macs / moved
+        layers.append(RooflineLayer(name=rows[0].name, type=kind, macs=macs * len(rows), bytes_moved=moved,
+                                    intensity=intensity, attainable_macs_per_s=min(peak, bw * intensity),
+                                    memory_bound=bw * intensity < peak, count=len(rows)))
     points = [_model_point(analysis, device, dtype, f"whole model, batch {batch_size} (static)")]
     notes = []
     for m in sorted(measurements, key=lambda m: (m.precision, m.batch_size)):
@@ -174,17 +183,21 @@ def draw_roofline(data: Roofline, *, title: str | None = None, label_top: int = 
                            zorder=5)
         from matplotlib.lines import Line2D
 
-        handles = [
-            Line2D([], [], color="#222222", linewidth=1.8, label="roof: min(peak, bandwidth x intensity)"),
-            Line2D([], [], marker="o", linestyle="", color="#0072B2", alpha=0.6, label="layer, memory-bound"),
-            Line2D([], [], marker="o", linestyle="", color="#D55E00", alpha=0.6, label="layer, compute-bound"),
-            Line2D([], [], marker="D", linestyle="", color="#CC79A7", label="whole model (static, on the roof)"),
-            Line2D([], [], marker="*", linestyle="", markersize=11, color="#009E73", label="whole model, measured"),
-        ]
+        handles = [Line2D([], [], color="#222222", linewidth=1.8, label="roof: min(peak, bandwidth x intensity)")]
+        if any(l.memory_bound for l in data.layers):
+            handles.append(Line2D([], [], marker="o", linestyle="", color="#0072B2", alpha=0.6,
+                                  label="layer, memory-bound"))
+        if any(not l.memory_bound for l in data.layers):
+            handles.append(Line2D([], [], marker="o", linestyle="", color="#D55E00", alpha=0.6,
+                                  label="layer, compute-bound"))
+        handles.append(Line2D([], [], marker="D", linestyle="", color="#CC79A7", label="whole model (static, on the roof)"))
+        if any(p.measured for p in data.points):
+            handles.append(Line2D([], [], marker="*", linestyle="", markersize=11, color="#009E73",
+                                  label="whole model, measured"))
         legend = ax.legend(handles=handles, loc="lower right", frameon=True, framealpha=0.95, edgecolor="#cccccc")
         # labels: the largest layers by MACs and every whole-model point
         top = sorted(range(len(data.layers)), key=lambda i: -data.layers[i].macs)[:label_top]
-        items = [(data.layers[i].intensity, data.layers[i].attainable_macs_per_s, data.layers[i].name,
+        items = [(data.layers[i].intensity, data.layers[i].attainable_macs_per_s, data.layers[i].label,
                   math.sqrt(sizes[i] / math.pi)) for i in top]
         for p in data.points:
             text = p.label + (f": {100 * p.fraction_of_roof:.0f}% of roof" if p.fraction_of_roof is not None else "")
@@ -221,7 +234,8 @@ def draw_roofline(data: Roofline, *, title: str | None = None, label_top: int = 
         ax.set_title(title or f"{data.model} on {data.device.name}: roofline, {data.dtype}, batch {data.batch_size}",
                      loc="left", fontsize=10)
         notes = [
-            "Layers with multiply-adds only; dot area ~ the layer's MACs; each dot sits at its attainable rate.",
+            "Layers with multiply-adds only; identical layers (same MACs and bytes) share one dot, whose area ~ their "
+            "MACs together; each dot sits at its attainable rate.",
             "Bytes moved = (input + output activations) x batch + weights at "
             f"{data.dtype}; rates in MAC/s (1 MAC = 2 FLOPs).",
             f"Ceilings: {data.device.source}.",
