@@ -513,3 +513,30 @@ def test_sweep_summary_markdown(tiny_spec, tmp_path):
     row = next(line for line in text.splitlines() if line.startswith("| Tiny | 516 K |"))
     assert row.endswith("| OOM |")  # batch 2 ran out of memory in the newest run
     assert "[b.json](b.json)" in text
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("precision, tf32", [("float32", False), ("tf32", True), ("bfloat16", False)])
+def test_cuda_precision_flags_are_set_and_restored(precision, tf32):
+    """The CUDA switches are plain flags, so their handling is checked without a GPU."""
+    import torch
+
+    from archcalc.bench.precision import precision_flags
+
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    before = (matmul.allow_tf32, cudnn.allow_tf32, cudnn.benchmark, torch.get_float32_matmul_precision())
+    with precision_flags(device="cuda", precision=precision, cudnn_benchmark=True):
+        assert (matmul.allow_tf32, cudnn.allow_tf32, cudnn.benchmark) == (tf32, tf32, True)
+        assert torch.get_float32_matmul_precision() == ("high" if tf32 else "highest")
+    assert (matmul.allow_tf32, cudnn.allow_tf32, cudnn.benchmark, torch.get_float32_matmul_precision()) == before
+
+
+@pytest.mark.torch
+@pytest.mark.slow
+def test_compiled_run_on_cpu(tiny_spec):
+    """torch.compile (inductor, C++ on the CPU): a fresh compilation per batch size, timed after warm-up."""
+    run = bench(tiny_spec, compile="default", batch_sizes=(1, 2), measure_peak=False)
+    assert run.setup.compile == "default" and run.setup.compile_mode == "default"
+    for r in run.models[0].results:
+        assert r.status == "ok", r.message
+        assert r.images_per_s > 0 and r.timing.p10_s <= r.timing.median_s <= r.timing.p90_s

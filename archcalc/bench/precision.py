@@ -45,20 +45,13 @@ def precision_flags(*, device: str, precision: str, cudnn_benchmark: bool) -> It
     tf32 = precision == "tf32"
     cudnn = torch.backends.cudnn
     matmul = torch.backends.cuda.matmul
-    saved_benchmark = cudnn.benchmark
-    new_api = hasattr(matmul, "fp32_precision") and hasattr(getattr(cudnn, "conv", None), "fp32_precision")
-    if new_api:  # torch >= 2.9: mixing with the legacy allow_tf32 switches is an error
-        saved = (matmul.fp32_precision, cudnn.conv.fp32_precision)
-        matmul.fp32_precision = cudnn.conv.fp32_precision = "tf32" if tf32 else "ieee"
-    else:
-        saved = (matmul.allow_tf32, cudnn.allow_tf32)
-        matmul.allow_tf32 = cudnn.allow_tf32 = tf32
+    # NB: the legacy allow_tf32 switches, on purpose. torch >= 2.9 also has fp32_precision
+    # strings, but mixing the two APIs makes later reads (torch.get_float32_matmul_precision,
+    # inductor's checks) raise; the legacy setters keep both views consistent.
+    saved = (cudnn.benchmark, matmul.allow_tf32, cudnn.allow_tf32)
+    matmul.allow_tf32 = cudnn.allow_tf32 = tf32
     cudnn.benchmark = cudnn_benchmark
     try:
         yield
     finally:
-        cudnn.benchmark = saved_benchmark
-        if new_api:
-            matmul.fp32_precision, cudnn.conv.fp32_precision = saved
-        else:
-            matmul.allow_tf32, cudnn.allow_tf32 = saved
+        cudnn.benchmark, matmul.allow_tf32, cudnn.allow_tf32 = saved

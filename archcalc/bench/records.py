@@ -134,6 +134,8 @@ class BatchResult(_Record):
     fraction_of_peak: Optional[float] = None
     peak_memory_bytes: Optional[int] = Field(None, description="torch.cuda.max_memory_allocated after warm-up; "
                                                                "null on the CPU")
+    warmup_peak_memory_bytes: Optional[int] = Field(None, description="torch.cuda.max_memory_allocated over the "
+                                                                      "warm-up (compilation, autotuning, graph capture)")
     memory_note: Optional[str] = None
     predicted_memory: Optional[MemoryPrediction] = None
 

@@ -211,7 +211,21 @@ def _measure_peak(setup: Setup, n: int | None) -> PeakMeasurement:
                         min_repeat_s=setup.min_repeat_s)
 
 
-def _release(device: str) -> None:
+def _reset_compiler() -> None:
+    """Forget compiled code and inductor's CUDA graph trees (their memory pools) of earlier batches."""
+    import torch
+
+    reset = getattr(getattr(torch, "compiler", None), "reset", None)
+    if reset is None:  # torch < 2.2
+        import torch._dynamo
+
+        reset = torch._dynamo.reset
+    reset()
+
+
+def _release(device: str, *, compiled: bool = False) -> None:
+    if compiled:
+        _reset_compiler()
     gc.collect()
     if device == "cuda":
         import torch
@@ -255,7 +269,8 @@ def _bench_workload(w: Workload, resolved: ResolvedOptions, peak: PeakMeasuremen
             if status == "oom":
                 oom_at = b
         results.append(outcome)
-        _release(setup.device)  # the exception (and the frames holding tensors) is gone here
+        # the exception (and the frames holding tensors) is gone here
+        _release(setup.device, compiled=setup.compile != "none")
     del model
     _release(setup.device)
     return ModelResult(**base, model_params=model_params, results=results)
@@ -286,9 +301,7 @@ def _prepare(model: Any, x: Any, setup: Setup) -> Callable[[], object]:
     import torch
 
     if setup.compile != "none":
-        import torch._dynamo
-
-        torch._dynamo.reset()  # a fresh compilation per batch size: no recompile limit, no dynamic shapes
+        _reset_compiler()  # a fresh compilation per batch size: no recompile limit, no dynamic shapes
         compiled = torch.compile(model, mode=setup.compile_mode, dynamic=False)
         return lambda: compiled(x)
     if setup.cuda_graphs:
@@ -316,13 +329,17 @@ def _bench_batch(model: Any, input_shape: tuple[int, ...], batch_size: int, setu
         x = torch.randn((batch_size, *input_shape), device=device, dtype=torch_dtype(setup.precision))
         if setup.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
+        if device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
         t0 = time.perf_counter()
         step = _prepare(model, x, setup)
         for _ in range(max(1, setup.warmup_iters)):
             step()
         sync()
         warmup_s = time.perf_counter() - t0
+        warmup_peak = None
         if device == "cuda":
+            warmup_peak = int(torch.cuda.max_memory_allocated())
             torch.cuda.reset_peak_memory_stats()
         iters = setup.iters
         if iters is None:
@@ -336,8 +353,11 @@ def _bench_batch(model: Any, input_shape: tuple[int, ...], batch_size: int, setu
         timing = summarize(main_samples, iters_per_sample=iters)
         reference = summarize(reference_samples, iters_per_sample=iters)
         if device == "cuda":
-            peak_memory, memory_note = int(torch.cuda.max_memory_allocated()), \
-                "torch.cuda.max_memory_allocated during timing (after warm-up; includes parameters)"
+            peak_memory = int(torch.cuda.max_memory_allocated())
+            memory_note = "torch.cuda.max_memory_allocated while timing (after warm-up; includes parameters)"
+            if setup.cuda_graphs:
+                memory_note += ("; CUDA graph replays allocate nothing, the graph's memory pool was allocated "
+                                "during capture: see warmup_peak_memory_bytes")
         else:
             peak_memory, memory_note = None, "n/a on the CPU (torch's CPU allocator keeps no peak counter)"
     macs_per_batch = macs_per_image * batch_size
@@ -349,5 +369,5 @@ def _bench_batch(model: Any, input_shape: tuple[int, ...], batch_size: int, setu
         images_per_s_p90=batch_size / timing.p10_s, reference_images_per_s=batch_size / reference.median_s,
         reference_difference=diff, agrees=abs(diff) <= setup.tolerance, macs_per_batch=macs_per_batch,
         achieved_macs_per_s=achieved, fraction_of_peak=achieved / peak.macs_per_s if peak else None,
-        peak_memory_bytes=peak_memory, memory_note=memory_note, predicted_memory=prediction,
+        peak_memory_bytes=peak_memory, warmup_peak_memory_bytes=warmup_peak, memory_note=memory_note, predicted_memory=prediction,
     )
