@@ -1,0 +1,401 @@
+"""Charts: the plotted data (pure functions), the data read back from the figures, label
+overlaps measured with the renderer, output formats, and the lazy matplotlib import."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import archcalc
+from archcalc.cli import main
+from archcalc.plots.accuracy import (AccuracyPoint, accuracy_chart, draw_accuracy, label_text, pareto_front,
+                                     protocol_rank, select_accuracy, source_key)
+from archcalc.plots.benchdata import load_measurements, read_measurements
+from archcalc.plots.devices import DEVICES, get_device
+from archcalc.plots.labels import Box, overlaps, place_labels
+from archcalc.plots.layers import HIDDEN_KINDS, draw_layer_profile, layer_profile
+from archcalc.plots.roofline import draw_roofline, layer_bytes, roofline
+from archcalc.plots.scaling import scaling_study
+from archcalc.plots.style import figure_bytes, figure_format, tick_text
+from archcalc.plots.throughput import draw_throughput, throughput_series
+from archcalc.spec import Accuracy
+
+from conftest import ROOT, SPECS, zoo_specs
+
+ALEXNET = SPECS / "alexnet.yaml"
+RESNET50 = SPECS / "resnet50.yaml"
+MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-", "svg": b"<?xml"}
+
+
+def analysis_of(path: Path, **kw):
+    return archcalc.analyze(archcalc.load_spec(path), **kw)
+
+
+def text_boxes(fig, texts):
+    renderer = fig.canvas.get_renderer()
+    return [Box(*t.get_window_extent(renderer).extents) for t in texts]
+
+
+# --------------------------------------------------------------------------- label placement (pure)
+
+
+def test_place_labels_crowded_cluster_has_no_overlaps():
+    # 30 labels anchored within a 60 x 40 px patch of a 600 x 400 px plot
+    anchors = [(300 + 2 * (i % 6) * 5, 200 + (i // 6) * 8) for i in range(30)]
+    sizes = [(40 + (i % 4) * 10, 10) for i in range(30)]
+    bounds = Box(0, 0, 600, 400)
+    boxes = place_labels(anchors, sizes, bounds=bounds, radii=[3] * 30)
+    assert overlaps(boxes, pad=0) == []
+    assert all(b.inside(bounds) for b in boxes)
+    assert [(round(b.width), round(b.height)) for b in boxes] == [(w, h) for w, h in sizes]
+    assert boxes == place_labels(anchors, sizes, bounds=bounds, radii=[3] * 30)  # deterministic
+
+
+def test_place_labels_prefers_right_of_point_and_avoids_markers():
+    # alone: right of the marker, gap 3 px beyond radius 5 -> left edge at 100 + 5 + 3
+    (box,) = place_labels([(100, 100)], [(20, 10)], bounds=Box(0, 0, 300, 300), radii=[5])
+    assert (box.x0, box.y0) == (108, 95)
+    # a second marker sitting right there pushes the label elsewhere
+    boxes = place_labels([(100, 100), (120, 100)], [(20, 10), (1, 1)], bounds=Box(0, 0, 300, 300), radii=[5, 8])
+    assert boxes[0].overlap_area(Box.around(120, 100, 8)) == 0
+
+
+def test_place_labels_rejects_mismatched_lengths():
+    with pytest.raises(ValueError):
+        place_labels([(0, 0)], [], bounds=Box(0, 0, 1, 1))
+
+
+# --------------------------------------------------------------------------- accuracy data (pure)
+
+
+@pytest.mark.parametrize("protocol,rank", [
+    ("single 224 crop", 0), ("single-crop single-model, 300", 0), ("center crop 224", 0),
+    ("10-crop", 2), ("144 crops single model", 2), ("single model, fully convolutional multi-scale + 10-crop", 2),
+    ("single scale, train S=256, test Q=256", 1), (None, 1),
+])
+def test_protocol_rank(protocol, rank):
+    assert protocol_rank(protocol) == rank
+
+
+def test_select_accuracy_prefers_single_crop_and_converts_errors():
+    entries = [Accuracy(top1_error=22.85, protocol="10-crop", source="He 2016"),
+               Accuracy(top1_error=24.7, protocol="single 224 crop", source="SENet"),
+               Accuracy(dataset="CIFAR-10", top1=95.0, source="x")]
+    value, entry = select_accuracy(entries, "top1")
+    assert value == pytest.approx(75.3)  # 100 - 24.7
+    assert entry.source == "SENet"
+    assert select_accuracy(entries[2:], "top1") is None  # not ImageNet
+    assert select_accuracy([Accuracy(top1=76.1, source="s")], "top5") is None
+
+
+def test_pareto_front():
+    costs = [1, 2, 3, 4, 5]
+    values = [70, 69, 75, 75, 80]
+    # 69 is beaten by the cheaper 70; the second 75 costs more for the same accuracy
+    assert pareto_front(costs, values) == [0, 2, 4]
+
+
+def test_source_key():
+    assert source_key("He et al. 2016 Table 3 (seed 004:416)") == "He et al. 2016"
+    assert source_key("torchvision ResNet50_Weights.IMAGENET1K_V1") == "torchvision weights"
+
+
+def test_accuracy_chart_data_from_zoo():
+    specs = [archcalc.load_spec(p) for p in zoo_specs()]
+    chart = accuracy_chart(specs, x="macs", y="top1")
+    assert chart.points, "the zoo has ImageNet accuracy figures"
+    names = {p.name for p in chart.points} | {n for n, _ in chart.excluded}
+    assert names == {s.name for s in specs}
+    for p in chart.points:
+        spec = next(s for s in specs if s.name == p.name)
+        assert p.macs == archcalc.analyze(spec).totals.macs
+        assert p.accuracy == select_accuracy(spec.accuracy, "top1")[0]
+    costs = [p.macs for p in chart.points]
+    assert costs == sorted(costs)
+    front = [chart.points[i] for i in chart.frontier]
+    assert all(a.macs <= b.macs and a.accuracy < b.accuracy for a, b in zip(front, front[1:]))
+    best = max(p.accuracy for p in chart.points)
+    assert front[-1].accuracy == best
+
+
+def test_accuracy_family_filter():
+    specs = [archcalc.load_spec(p) for p in zoo_specs()]
+    family = next(s.family for s in specs if s.family and select_accuracy(s.accuracy, "top1"))
+    chart = accuracy_chart(specs, families=[family.upper()])
+    assert chart.points and {p.family for p in chart.points} == {family}
+
+
+# --------------------------------------------------------------------------- accuracy figure (read back)
+
+
+@pytest.fixture(scope="module")
+def zoo_accuracy_figure():
+    specs = [archcalc.load_spec(p) for p in zoo_specs()]
+    chart = accuracy_chart(specs, x="macs", y="top1")
+    return chart, draw_accuracy(chart)
+
+
+def test_accuracy_figure_plots_the_data(zoo_accuracy_figure):
+    chart, fig = zoo_accuracy_figure
+    ax = fig.axes[0]
+    plotted = sorted(tuple(map(float, xy)) for c in ax.collections for xy in c.get_offsets())
+    assert plotted == sorted((float(p.macs), p.accuracy) for p in chart.points)
+    # bubble area proportional to params
+    sizes = {(float(xy[0]), float(xy[1])): s for c in ax.collections
+             for xy, s in zip(c.get_offsets(), c.get_sizes())}
+    big = max(chart.points, key=lambda p: p.params)
+    for p in chart.points:
+        assert sizes[(float(p.macs), p.accuracy)] == pytest.approx(max(900 * p.params / big.params, 1.0))
+    assert ax.get_xscale() == "log"
+    labels = {t.get_text() for t in ax.texts}
+    assert {label_text(p) for p in chart.points} <= labels
+    frontier = [l for l in ax.lines if l.get_linestyle() == "--"]
+    assert frontier and list(frontier[0].get_xdata()) == [chart.points[i].macs for i in chart.frontier]
+
+
+def test_accuracy_labels_do_not_overlap(zoo_accuracy_figure):
+    chart, fig = zoo_accuracy_figure
+    ax = fig.axes[0]
+    names = {label_text(p) for p in chart.points}
+    texts = [t for t in ax.texts if t.get_text() in names]
+    boxes = text_boxes(fig, texts)
+    assert overlaps(boxes) == [], [(texts[i].get_text(), texts[j].get_text()) for i, j in overlaps(boxes)]
+    frame = ax.get_window_extent(fig.canvas.get_renderer())
+    assert all(b.inside(Box(*frame.extents)) for b in boxes)
+
+
+# --------------------------------------------------------------------------- layer profile
+
+
+def test_layer_profile_alexnet_rows():
+    a = analysis_of(ALEXNET)
+    p = layer_profile(a)
+    assert p.labels == ("conv1", "pool1", "conv2", "pool2", "conv3", "conv4", "conv5", "pool5", "fc6", "fc7", "fc8")
+    # 96*55*55 * 3*11*11 = 105,415,200 multiply-adds; 96*55*55*4 bytes = 1,161,600
+    assert (p.macs[0], p.activation_bytes[0], p.params[0]) == (105_415_200, 1_161_600, 34_944)
+    w = layer_profile(a, weights_only=True)
+    assert w.labels == ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
+
+
+@pytest.mark.parametrize("path", zoo_specs(), ids=lambda p: p.stem)
+def test_layer_profile_keeps_every_mac(path):
+    a = analysis_of(path)
+    for weights_only in (False, True):
+        p = layer_profile(a, weights_only=weights_only, max_rows=40)
+        assert len(p.labels) <= 40
+        assert sum(p.macs) == a.totals.macs  # hidden rows (activations, BN, ...) do no MACs
+        assert sum(p.params) <= a.totals.params
+        assert len(p.labels) == len(p.params) == len(p.activation_bytes)
+
+
+def test_layer_profile_collapses_and_bins():
+    a = analysis_of(RESNET50)
+    p = layer_profile(a, max_rows=25)
+    assert "conv2_x.block1" in p.labels and "block" in p.selection
+    binned = layer_profile(a, max_rows=2)
+    assert len(binned.labels) <= 2 and sum(binned.macs) == a.totals.macs
+    assert all(label not in HIDDEN_KINDS for label in binned.types)
+
+
+def test_layer_profile_figure_reads_back():
+    p = layer_profile(analysis_of(ALEXNET))
+    fig = draw_layer_profile(p)
+    axes = fig.axes
+    assert len(axes) == 3
+    for ax, values in zip(axes, (p.activation_bytes, p.params, p.macs)):
+        assert [bar.get_width() for bar in ax.patches] == list(values)
+    assert [t.get_text() for t in axes[0].get_yticklabels()] == list(p.labels)
+    renderer = fig.canvas.get_renderer()
+    for ax in axes:  # value labels beside the bars stay apart and inside the figure
+        boxes = text_boxes(fig, ax.texts)
+        assert overlaps(boxes) == []
+        assert all(b.x1 <= fig.bbox.x1 for b in boxes)
+    ticks = [t for t in axes[0].get_yticklabels()]
+    assert overlaps(text_boxes(fig, ticks)) == []
+    assert renderer is not None
+
+
+# --------------------------------------------------------------------------- scaling
+
+
+def test_scaling_study_resnet50():
+    study = scaling_study(RESNET50, multipliers=(1.0, 2.0))
+    by = {s.axis: s for s in study.series}
+    assert by["width"].macs[0] == by["depth"].macs[0] == by["resolution"].macs[0] == study.base_macs
+    # resolution x2: every conv does 4x the work, the fc layer the same -> just under 4x
+    ratio = by["resolution"].macs[1] / study.base_macs
+    assert 3.9 < ratio < 4.0
+    assert by["resolution"].params == (study.base_params, study.base_params)  # global pooling
+    assert by["resolution"].settings[1] == "resolution=448x448"
+    assert by["width"].params[1] > study.base_params
+
+
+def test_scaling_study_efficientnet_depth_and_width():
+    study = scaling_study(SPECS / "efficientnet_b0.yaml", multipliers=(1.0, 2.0))
+    by = {s.axis: s for s in study.series}
+    direct = archcalc.analyze(archcalc.load_spec(SPECS / "efficientnet_b0.yaml", scale={"depth": 2.0})).totals
+    assert by["depth"].macs[1] == direct.macs > study.base_macs
+    # width x2 roughly quadruples the MACs of the convolutions (channels rounded to multiples of 8)
+    assert 3.0 < by["width"].macs[1] / study.base_macs < 4.5
+
+
+# --------------------------------------------------------------------------- roofline and bench results
+
+
+def test_layer_bytes_and_roofline_alexnet_conv1():
+    a = analysis_of(ALEXNET)
+    conv1 = a.row("conv1")
+    # (3*227*227 + 96*55*55) * batch 1 + 34,944 weights = 154,587 + 290,400 + 34,944 = 479,931 elements
+    assert layer_bytes(conv1, batch_size=1, bytes_per_element=2) == 479_931 * 2
+    h100 = get_device("h100")
+    data = roofline(archcalc.load_spec(ALEXNET), device=h100, dtype="bfloat16")
+    first = data.layers[0]
+    assert first.intensity == pytest.approx(105_415_200 / 959_862)
+    # 989.4 TFLOP/s dense bf16 = 494.7 TMAC/s; memory roof 3.35 TB/s * intensity
+    assert data.peak_macs_per_s == pytest.approx(494.7e12)
+    assert first.attainable_macs_per_s == pytest.approx(min(494.7e12, 3.35e12 * first.intensity))
+    assert sum(l.macs for l in data.layers) == a.totals.macs
+
+
+def test_roofline_groups_identical_layers():
+    a = analysis_of(RESNET50)
+    data = roofline(archcalc.load_spec(RESNET50), device=get_device("a100"), dtype="float16", batch_size=8)
+    assert sum(l.count for l in data.layers) == sum(1 for r in a.layers if r.macs > 0)
+    assert sum(l.macs for l in data.layers) == archcalc.analyze(archcalc.load_spec(RESNET50), batch_size=8).totals.macs
+    assert len(data.layers) < sum(l.count for l in data.layers)
+
+
+def test_devices_state_sources_and_mac_rates():
+    for d in DEVICES.values():
+        assert d.source and d.memory_bandwidth_bytes_per_s > 1e12
+        assert d.peak_macs_per_s("float32") == d.peak_flops_per_s["float32"] / 2
+
+
+def bench_doc(name="ResNet-50", spec_path="specs/resnet50.yaml", precision="bfloat16"):
+    macs = 4_089_184_256
+    results = [{"batch_size": b, "status": "ok", "images_per_s": ips, "images_per_s_p10": ips * 0.9,
+                "images_per_s_p90": ips * 1.1, "achieved_macs_per_s": ips * macs}
+               for b, ips in ((1, 500.0), (16, 4000.0))]
+    results.append({"batch_size": 512, "status": "oom", "images_per_s": None})
+    return {"schema": "archcalc.bench/1", "device": "cuda", "setup": {"precision": precision},
+            "environment": {"device_name": "NVIDIA H100 80GB HBM3"},
+            "models": [{"name": name, "spec_path": spec_path, "macs_per_image": macs, "results": results}]}
+
+
+def test_bench_measurements_and_throughput_series(tmp_path):
+    f = tmp_path / "run.json"
+    f.write_text(json.dumps(bench_doc()))
+    g = tmp_path / "sub" / "run2.json"
+    g.parent.mkdir()
+    g.write_text(json.dumps(bench_doc(precision="float32")))
+    ms = load_measurements([f, tmp_path / "sub"])
+    assert [(m.batch_size, m.precision) for m in ms] == [(1, "bfloat16"), (16, "bfloat16"), (1, "float32"),
+                                                          (16, "float32")]  # the OOM batch is left out
+    series = throughput_series(ms)
+    assert [(s.precision, s.batch_sizes, s.images_per_s) for s in series] == [
+        ("bfloat16", (1, 16), (500.0, 4000.0)), ("float32", (1, 16), (500.0, 4000.0))]
+    fig = draw_throughput(series)
+    lines = fig.axes[0].get_lines()
+    assert [list(l.get_ydata()) for l in lines] == [[500.0, 4000.0], [500.0, 4000.0]]
+    with pytest.raises(archcalc.ArchcalcError):
+        read_measurements({"no": "models"}, file="x.json")
+
+
+def test_roofline_measured_points():
+    ms = read_measurements(bench_doc())
+    data = roofline(archcalc.load_spec(RESNET50), device=get_device("h100"), dtype="bfloat16", measurements=ms)
+    measured = [p for p in data.points if p.measured]
+    assert [p.macs_per_s for p in measured] == [500.0 * 4_089_184_256, 4000.0 * 4_089_184_256]
+    for p in measured:
+        assert p.fraction_of_roof == pytest.approx(p.macs_per_s / data.roof(p.intensity))
+    fig = draw_roofline(data)
+    ax = fig.axes[0]
+    stars = [tuple(c.get_offsets()[0]) for c in ax.collections if len(c.get_offsets()) == 1]
+    assert all(any(s == pytest.approx((p.intensity, p.macs_per_s)) for s in stars) for p in measured)
+    labels = [t for t in ax.texts if t.get_text().startswith(("measured", "whole model"))]
+    assert len(labels) == 3 and overlaps(text_boxes(fig, labels)) == []
+
+
+# --------------------------------------------------------------------------- output files and the CLI
+
+
+def test_tick_text():
+    assert [tick_text(t) for t in ("20.0 M", "1.50 MB", "105 M", "0.500 K")] == ["20 M", "1.5 MB", "105 M", "0.5 K"]
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
+def test_layers_chart_formats(tmp_path, fmt, capsys):
+    out = tmp_path / f"alexnet.{fmt}"
+    assert main(["plot", "layers", str(ALEXNET), "-o", str(out)]) == 0
+    data = out.read_bytes()
+    assert data.startswith(MAGIC[fmt]) and len(data) > 10_000
+    if fmt == "svg":
+        assert b"<svg" in data and b"conv1" in data
+    if fmt == "png":  # 150 dpi, white (opaque) background
+        import struct
+        width, height = struct.unpack(">II", data[16:24])
+        assert width > 1000 and height > 500
+
+
+def test_saved_figures_are_deterministic():
+    p = layer_profile(analysis_of(ALEXNET))
+    for fmt in ("svg", "pdf", "png"):
+        assert figure_bytes(draw_layer_profile(p), fmt) == figure_bytes(draw_layer_profile(p), fmt)
+    svg = figure_bytes(draw_layer_profile(p), "svg")
+    assert b"<dc:date>" not in svg and b"Matplotlib v" not in svg
+
+
+@pytest.mark.parametrize("argv", [
+    ["accuracy", str(SPECS), "--x", "params", "--y", "top5"],
+    ["scaling", str(SPECS / "resnet18.yaml"), "--multipliers", "0.5,1,2"],
+    ["roofline", str(ALEXNET), "--device", "a100", "--dtype", "float16"],
+], ids=lambda a: a[0])
+def test_plot_commands(tmp_path, argv, capsys):
+    out = tmp_path / "chart.png"
+    assert main(["plot", *argv, "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(MAGIC["png"]) and out.stat().st_size > 10_000
+
+
+def test_plot_throughput_and_roofline_with_bench(tmp_path, capsys):
+    f = tmp_path / "run.json"
+    f.write_text(json.dumps(bench_doc()))
+    assert main(["plot", "throughput", str(f), "-o", str(tmp_path / "t.svg")]) == 0
+    assert main(["plot", "roofline", str(RESNET50), "--bench", str(tmp_path), "-o", str(tmp_path / "r.pdf")]) == 0
+    assert (tmp_path / "r.pdf").read_bytes().startswith(MAGIC["pdf"])
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["layers", str(ALEXNET), "-o", "x.gif"], "cannot tell the image format"),
+    (["accuracy", str(SPECS), "--family", "no-such-family", "-o", "x.png"], "no spec to plot"),
+    (["roofline", str(ALEXNET), "--device", "tpu", "-o", "x.png"], "unknown device"),
+    (["roofline", str(ALEXNET), "--device", "a100", "--dtype", "float8", "-o", "x.png"], "no float8 ceiling"),
+    (["throughput", "no-such-results.json", "-o", "x.png"], "no such results file"),
+])
+def test_plot_errors(tmp_path, capsys, argv, message, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["plot", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_figure_format():
+    assert figure_format("a/b.SVG") == "svg"
+    with pytest.raises(archcalc.ArchcalcError):
+        figure_format("b.jpg")
+
+
+def test_static_path_never_imports_matplotlib():
+    code = ("import sys, archcalc.plots.accuracy, archcalc.plots.layers, archcalc.plots.roofline, "
+            "archcalc.plots.scaling, archcalc.plots.throughput, archcalc.render.site, archcalc.commands.plot; "
+            "print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "False"
+    t = subprocess.run([sys.executable, "-X", "importtime", "-m", "archcalc", "report", str(SPECS / "vgg16.yaml")],
+                       capture_output=True, text=True, cwd=ROOT, check=True)
+    assert "matplotlib" not in t.stderr and "VGG" in t.stdout
