@@ -27,10 +27,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
 
-# Okabe & Ito's colour-blind-safe palette (minus yellow, too faint on white), then Paul Tol's
-# "muted" scheme: 14 distinguishable colours, all dark enough for text on white.
+# Okabe & Ito's colour-blind-safe palette (minus yellow, too faint on white), then darker
+# hues from Paul Tol's schemes: 14 colours, neighbours far apart, all dark enough for text on white.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
-           "#332288", "#882255", "#117733", "#999933", "#AA4499", "#44AA99", "#661100")
+           "#332288", "#999933", "#882255", "#777777", "#8C510A", "#44AA99", "#117733")
 FAMILY_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "h", "<", ">", "p", "*", "8", "d")
 
 # Quantities keep one colour in every chart.
