@@ -30,6 +30,7 @@ import importlib.util
 import logging
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -273,8 +274,25 @@ def fast_resolution(path: str | Path, *, params: dict[str, Any] | None = None, t
 
 
 def crosscheck(spec: Spec, *, analysis: Analysis | None = None, reference: bool = True,
-               resolution_note: str | None = None) -> CrossCheck:
-    """Build ``spec``, run it once, count it with fvcore, and compare every row (see module doc)."""
+               resolution_note: str | None = None, threads: int | None = 1) -> CrossCheck:
+    """Build ``spec``, run it once, count it with fvcore, and compare every row (see module doc).
+
+    ``threads``: torch's intra-op threads while checking (restored afterwards). One thread is the
+    default: batch-1 tensors gain nothing from more, and on a busy machine several threads per
+    process make the pass many times slower. ``None`` keeps torch's setting.
+    """
+    import torch
+
+    saved = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _crosscheck(spec, analysis=analysis, reference=reference, resolution_note=resolution_note)
+    finally:
+        torch.set_num_threads(saved)
+
+
+def _crosscheck(spec: Spec, *, analysis: Analysis | None, reference: bool, resolution_note: str | None) -> CrossCheck:
     import torch
 
     from .torch_build import build_model, iter_row_modules
@@ -330,7 +348,9 @@ def _shape_hook(seen: dict[str, tuple[int, ...]], name: str) -> Callable[..., No
 
 def _fvcore(model: Any, x: Any, names: list[str]) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
     """fvcore's per-module flop counts and unsupported operators, quietly."""
-    from fvcore.nn import FlopCountAnalysis
+    with warnings.catch_warnings():  # fvcore.nn scripts functions with torch.jit at import
+        warnings.filterwarnings("ignore", message=r".*torch\.jit.* is deprecated", category=DeprecationWarning)
+        from fvcore.nn import FlopCountAnalysis
 
     analysis = FlopCountAnalysis(model, x)
     analysis.unsupported_ops_warnings(False)
@@ -340,7 +360,10 @@ def _fvcore(model: Any, x: Any, names: list[str]) -> tuple[dict[str, int], dict[
     level = fv_logger.level
     fv_logger.setLevel(logging.ERROR)
     try:
-        by_module = analysis.by_module()
+        with warnings.catch_warnings():
+            # fvcore traces with torch.jit, which newer torch releases deprecate: fvcore's business
+            warnings.filterwarnings("ignore", message=r".*torch\.jit.* is deprecated", category=DeprecationWarning)
+            by_module = analysis.by_module()
         unsupported = {n: dict(analysis.unsupported_ops(n)) for n in ["", *names]}
     finally:
         fv_logger.setLevel(level)

@@ -1,0 +1,232 @@
+"""``archcalc crosscheck``: every zoo spec agrees with its torch model and fvcore; disagreements,
+unknown conventions and missing dependencies are reported, never hidden."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from archcalc import analyze, load_spec, parse_spec
+from archcalc.cli import main
+
+from conftest import SPECS, has_module, zoo_specs
+
+pytestmark = pytest.mark.torch
+torch = pytest.importorskip("torch")
+pytest.importorskip("fvcore")
+
+from archcalc import crosscheck as cc  # noqa: E402
+from archcalc.torch_build import BUILDERS  # noqa: E402
+
+RESNET18 = str(SPECS / "resnet18.yaml")
+
+# The zoo runs at a reduced input where the spec allows it (same output and params: the network
+# ends in global pooling); 32 keeps CI fast and still leaves every stage a spatial extent >= 1.
+ZOO_TARGET = 32
+
+
+def spec_of(input_shape: list[int], layers: list[dict[str, Any]]) -> Any:
+    return parse_spec(yaml.safe_dump({"name": "t", "input": input_shape, "layers": layers}, sort_keys=False))
+
+
+def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("path", zoo_specs(), ids=lambda p: p.stem)
+def test_zoo_crosscheck(path: Path) -> None:
+    res = cc.fast_resolution(path, target=ZOO_TARGET)
+    spec = load_spec(path, scale={"resolution": res} if res else None)
+    check = cc.crosscheck(spec, reference=False)
+    assert check.shapes_ok, [r for r in check.shapes if not r.ok][:5]
+    assert check.params_ok, [r for r in check.params if not r.ok][:5]
+    assert check.flops_ok, cc.render_table(check)
+    # conv and linear rows need no rule: fvcore's count is the analyzer's MACs exactly
+    for row in check.flops:
+        if row.type in ("conv", "conv_transpose", "linear"):
+            assert row.fvcore == row.analyzer_macs and row.rules in ((), ("explicit_padding",)), row
+
+
+def test_every_rule_is_named_and_explained() -> None:
+    names = [r.name for r in cc.RULES]
+    assert len(names) == len(set(names))
+    assert all(r.explanation and "\n" not in r.explanation for r in cc.RULES)
+
+
+def test_resnet18_full_resolution_numbers() -> None:
+    spec = load_spec(RESNET18)
+    check = cc.crosscheck(spec, reference=False)
+    assert check.ok
+    analysis = analyze(spec)
+    assert check.params_total.torch == analysis.totals.params == 11_689_512
+    # fvcore = MACs + eval batch norm (2 per element of every BN input) + adaptive_avg_pool2d (512*7*7 reads)
+    bn = sum(2 * r.output_shape[0] * r.output_shape[1] * r.output_shape[2] for r in analysis.layers if r.type == "batchnorm")
+    assert check.fvcore_total == analysis.totals.macs + bn + 512 * 7 * 7
+    rules = check.rules_applied()
+    assert rules["batchnorm_eval"] == (20, bn)
+    assert rules["adaptive_avg_pool2d"] == (1, 25_088)  # 512*7*7
+
+
+# --------------------------------------------------------------------------- failures are found and shown
+
+
+def _fake_relu(layer: Any, ctx: Any) -> Any:
+    """A 'relu' that is really a depthwise 1x1 convolution: C params and C*H*W MACs too many."""
+    c = ctx.shape[0]
+    return torch.nn.Conv2d(c, c, 1, groups=c, bias=False)
+
+
+def test_a_wrong_module_fails_with_a_per_layer_diff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(BUILDERS, "relu", _fake_relu)
+    spec = spec_of([3, 6, 6], [{"name": "conv", "type": "conv", "out": 4, "kernel": 3}, {"name": "act", "type": "relu"}])
+    check = cc.crosscheck(spec, reference=False)
+    assert check.shapes_ok and not check.params_ok and not check.flops_ok and not check.ok
+    bad = [r for r in check.flops if not r.ok]
+    assert [(r.name, r.fvcore, r.expected) for r in bad] == [("act", 4 * 4 * 4, 0)]  # 4 channels * 4*4 positions
+    text = cc.render_table(check)
+    assert "FAILED" in text and "act" in text and "+64" in text
+
+
+def test_an_unsupported_operator_no_rule_expects_fails() -> None:
+    row = analyze(spec_of([3, 4, 4], [{"name": "c", "type": "conv", "out": 2, "kernel": 1}])).layers[0]
+    flop = cc._flop_row(row, row.macs, {"aten::mysterious_op": 1})
+    assert not flop.ok and flop.unexplained_ops == ("aten::mysterious_op",)
+    assert cc._flop_row(row, row.macs, {"aten::pad": 1}).rules == ("explicit_padding",)
+
+
+def test_batchnorm_without_affine_counts_one_per_element() -> None:
+    spec = spec_of([2, 3, 3], [{"name": "bn", "type": "batchnorm", "affine": False}])
+    check = cc.crosscheck(spec, reference=False)
+    assert check.ok and check.fvcore_total == 2 * 3 * 3
+
+
+# --------------------------------------------------------------------------- reference model
+
+
+@pytest.fixture
+def fakevision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A stand-in reference package whose factories return archcalc-built models (and variants)."""
+    pkg = tmp_path / "fakevision"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "models.py").write_text(textwrap.dedent(f"""
+        import torch
+        import archcalc
+
+        def _build(name):
+            return archcalc.build_model(archcalc.load_spec({str(SPECS)!r} + "/" + name + ".yaml"))
+
+        def resnet18(weights=None):
+            assert weights is None
+            return _build("resnet18")
+
+        class WithAux(torch.nn.Module):
+            def __init__(self, net):
+                super().__init__()
+                self.net = net
+                self.aux = torch.nn.Linear(512, 10)  # a training-only head: never runs in eval
+
+            def forward(self, x):
+                return self.net(x)
+
+        def resnet18_aux(weights=None):
+            return WithAux(_build("resnet18"))
+
+        def resnet34(weights=None):
+            return _build("resnet34")
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "fakevision.models"
+
+
+def test_reference_agrees(fakevision: str) -> None:
+    analysis = analyze(load_spec(RESNET18))
+    ref = cc.reference_check(f"{fakevision}.resnet18", analysis)
+    assert ref.status == "ok", ref.reason
+    assert ref.params == ref.params_total == 11_689_512
+    assert ref.output_shape == (1000,)
+    shapes = [s for _, s, _ in ref.stages]
+    assert (64, 112, 112) in shapes and (512, 7, 7) in shapes and all(found for _, _, found in ref.stages)
+
+
+def test_reference_unused_heads_are_not_compared(fakevision: str) -> None:
+    ref = cc.reference_check(f"{fakevision}.resnet18_aux", analyze(load_spec(RESNET18)))
+    assert ref.status == "ok" and ref.params_total == ref.params + 512 * 10 + 10
+
+
+def test_reference_disagreement_is_a_failure(fakevision: str) -> None:
+    ref = cc.reference_check(f"{fakevision}.resnet34", analyze(load_spec(RESNET18)))
+    assert ref.status == "failed" and "params 21,797,672" in ref.reason
+
+
+@pytest.mark.skipif(has_module("torchvision"), reason="torchvision is installed")
+def test_reference_skipped_without_torchvision() -> None:
+    ref = cc.reference_check("torchvision.models.resnet18", analyze(load_spec(RESNET18)))
+    assert ref.status == "skipped" and ref.ok and "torchvision" in ref.reason
+
+
+REFERENCED = [p for p in zoo_specs() if (yaml.safe_load(p.read_text()) or {}).get("reference_model")]
+
+
+@pytest.mark.skipif(not has_module("torchvision"), reason="torchvision is not installed")
+@pytest.mark.parametrize("path", REFERENCED, ids=lambda p: p.stem)
+def test_zoo_matches_its_reference_model(path: Path) -> None:  # pragma: no cover - needs torchvision
+    spec = load_spec(path)
+    if spec.reference_model.split(".")[0] not in ("torchvision", "timm") or not has_module(spec.reference_model.split(".")[0]):
+        pytest.skip(f"{spec.reference_model} is not importable")
+    ref = cc.reference_check(spec.reference_model, analyze(spec))
+    assert ref.status == "ok", ref.reason
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_cli_table_and_exit_status(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run(capsys, "crosscheck", RESNET18, "--resolution", "auto")
+    assert code == 0
+    assert out.startswith("ResNet-18 (") and ": OK" in out.splitlines()[0]
+    assert "input resolution [64, 64]" in out and "batchnorm_eval" in out
+
+
+def test_cli_json_and_output_file(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    target = tmp_path / "check.json"
+    code, out, _ = run(capsys, "crosscheck", RESNET18, "--resolution", "32", "--format", "json", "-o", str(target))
+    assert code == 0 and out == ""
+    doc = json.loads(target.read_text())
+    assert doc["ok"] and doc["input_shape"] == [3, 32, 32]
+    assert doc["params"]["analyzer"] == doc["params"]["torch"] == 11_689_512
+    assert doc["macs"]["fvcore"] == doc["macs"]["analyzer"] + sum(r["flops"] for r in doc["macs"]["rules"].values())
+
+
+def test_cli_disagreement_exits_1(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(BUILDERS, "relu", _fake_relu)
+    path = tmp_path / "tiny.yaml"
+    path.write_text("name: tiny\ninput: [3, 6, 6]\nlayers:\n  - {type: conv, out: 4, kernel: 3}\n  - {type: relu}\n")
+    code, out, _ = run(capsys, "crosscheck", str(path))
+    assert code == 1 and "FAILED" in out and "relu1" in out
+
+
+def test_cli_without_torch_says_how_to_install(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cc, "missing_dependencies", lambda: ["fvcore"])
+    code, out, err = run(capsys, "crosscheck", RESNET18)
+    assert code == 2 and out == ""
+    assert "fvcore" in err and "pip install 'archcalc[torch]'" in err and "Traceback" not in err
+
+
+def test_cli_rejects_a_bad_resolution(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["crosscheck", RESNET18, "--resolution", "big"])
+    assert exc.value.code == 2
+    assert "positive integer or 'auto'" in capsys.readouterr().err
+
+
+def test_fast_resolution_only_where_the_definition_is_unchanged() -> None:
+    assert cc.fast_resolution(SPECS / "resnet50.yaml") == [64, 64]
+    assert cc.fast_resolution(SPECS / "alexnet.yaml") is None  # fc6 reads 256*6*6: params depend on the input
