@@ -170,22 +170,15 @@ def bench(spec, factory=make_tiny, **options):
 # --------------------------------------------------------------------------- the sweep on the CPU
 
 
-@pytest.fixture
-def one_thread():
-    """One intra-op thread for the run (restored after): a multi-threaded matmul peak collapses
-    when other processes compete for the cores, a single thread only shares them fairly."""
+@pytest.mark.torch
+def test_cpu_run_fields_are_sane(tiny_spec):
     import torch
 
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
-
-
-@pytest.mark.torch
-def test_cpu_run_fields_are_sane(tiny_spec, one_thread):
-    run = bench(tiny_spec)
-    assert run.environment.cpu_threads == 1
+    threads = torch.get_num_threads()
+    # one thread: a multi-threaded matmul peak collapses when other processes compete for the
+    # cores, a single thread only shares them fairly (keeps the fraction of peak meaningful)
+    run = bench(tiny_spec, cpu_threads=1)
+    assert run.environment.cpu_threads == 1 and torch.get_num_threads() == threads  # restored
     assert run.device == "cpu" and run.on_cpu and "CPU" in run.notice
     assert run.environment.on_cpu and run.environment.device_slug.startswith("cpu-")
     assert run.setup.precision == "float32" and run.setup.compile == "none" and not run.setup.cuda_graphs

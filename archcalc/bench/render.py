@@ -86,7 +86,8 @@ _HEADERS = ("Model", "Batch", "Status", "Images/s", "Latency (ms)", "p10-p90 (ms
 _ALIGN = ("left", "right", "left", *["right"] * 11)
 
 
-def _ms(seconds: float) -> str:
+def ms_text(seconds: float) -> str:
+    """Milliseconds, three significant digits below 100 ms: ``0.0465 -> '46.5'``, ``1.02 -> '1,020'``."""
     ms = seconds * 1e3
     return f"{ms:.3g}" if ms < 100 else f"{ms:,.0f}"
 
@@ -108,7 +109,7 @@ def _row(m: ModelResult, r: BatchResult) -> list[str]:
     flag = "" if r.agrees else " !"
     return [
         *head, "ok", f"{r.images_per_s:,.1f}" if r.images_per_s < 1e4 else f"{r.images_per_s:,.0f}",
-        _ms(t.median_s), f"{_ms(t.p10_s)}-{_ms(t.p90_s)}", f"{t.spread:.1%}", _ms(r.reference.median_s),
+        ms_text(t.median_s), f"{ms_text(t.p10_s)}-{ms_text(t.p90_s)}", f"{t.spread:.1%}", ms_text(r.reference.median_s),
         f"{diff:+.1%}{flag}", human_count(m.macs_per_image), human_count(r.achieved_macs_per_s or 0),
         _fraction(r.fraction_of_peak),
         human_bytes(r.peak_memory_bytes) if r.peak_memory_bytes is not None else "n/a (CPU)", pred,
@@ -119,7 +120,7 @@ def _title_lines(run: BenchRun) -> list[str]:
     s, env = run.setup, run.environment
     where = f"{env.device_name} ({run.device})"
     if run.on_cpu:
-        where = f"CPU: {env.device_name}, {env.cpu_threads} threads"
+        where = f"CPU: {env.device_name}, {env.cpu_threads} thread{'s' if env.cpu_threads != 1 else ''}"
     layout = "channels-last" if s.channels_last else "contiguous (NCHW)"
     compile_ = "eager" if s.compile == "none" else f"torch.compile mode={s.compile_mode}"
     graphs = "CUDA graphs" if s.cuda_graphs else "no CUDA graphs"
@@ -166,8 +167,9 @@ def _table(run: BenchRun, *, markdown: bool) -> str:
            "torch.cuda.max_memory_allocated while timing (after warm-up)."),
     ]
     if any((r.fraction_of_peak or 0) > 1 for m in run.models for r in m.results):
-        footer.append("Of peak '!': above the measured peak, so the peak measurement was disturbed or its matmul "
-                      "too small for this device (see --peak-size); the fraction is not meaningful.")
+        footer.append("Of peak '!': above the measured matmul peak. Either the peak measurement was disturbed or "
+                      "too small for the device (see --peak-size), or the convolutions ran fast algorithms "
+                      "(Winograd, FFT) that need fewer multiplications than the static count of direct convolution.")
     if any(r.agrees is False for m in run.models for r in m.results):
         footer.append(f"Ref. diff '!': the two timers disagree by more than {s.tolerance:.0%}; do not trust "
                       "that row (a busy machine, too few iterations, or per-iteration synchronization cost).")

@@ -84,6 +84,7 @@ class BenchOptions:
     tolerance: float = 0.05
     peak_n: Optional[int] = None
     measure_peak: bool = True
+    cpu_threads: Optional[int] = None  # torch.set_num_threads for the run (restored after)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,7 +170,22 @@ def _first_line(exc: BaseException) -> str:
 def run_bench(workloads: list[Workload], *, options: BenchOptions | None = None,
               progress: Progress | None = None) -> BenchRun:
     """Benchmark every workload at every batch size; returns the full record of the run."""
-    resolved = resolve_options(options or BenchOptions())
+    import torch
+
+    options = options or BenchOptions()
+    if options.cpu_threads is not None and options.cpu_threads < 1:
+        raise ValueError(f"cpu_threads must be at least 1, got {options.cpu_threads}")
+    saved_threads = torch.get_num_threads()
+    if options.cpu_threads:
+        torch.set_num_threads(options.cpu_threads)
+    try:
+        return _run(workloads, options, progress)
+    finally:
+        torch.set_num_threads(saved_threads)
+
+
+def _run(workloads: list[Workload], options: BenchOptions, progress: Progress | None) -> BenchRun:
+    resolved = resolve_options(options)
     setup = resolved.setup
     env = environment(device=setup.device, notice=resolved.notice)
     total = len(workloads) * len(resolved.batch_sizes) + int(resolved.measure_peak)

@@ -15,6 +15,7 @@ from typing import Iterable
 from ..errors import ArchcalcError, Location
 from ..units import human_bytes, human_count
 from .records import BatchResult, BenchRun, ModelResult
+from .render import ms_text
 
 Loaded = tuple[str, BenchRun]
 
@@ -66,8 +67,10 @@ def _cell(r: BatchResult | None) -> str:
 
 
 def _best(m: ModelResult) -> BatchResult | None:
+    """The fastest batch size whose two timers agree (any fastest one if none agrees)."""
     ok = [r for r in m.results if r.status == "ok" and r.images_per_s]
-    return max(ok, key=lambda r: r.images_per_s) if ok else None
+    trusted = [r for r in ok if r.agrees] or ok
+    return max(trusted, key=lambda r: r.images_per_s) if trusted else None
 
 
 def render_summary(runs: list[Loaded], *, title: str = "archcalc bench summary", base: str | Path | None = None) -> str:
@@ -89,7 +92,7 @@ def render_summary(runs: list[Loaded], *, title: str = "archcalc bench summary",
         if device == "cuda":
             sw += [f"CUDA {env.cuda_version}", f"cuDNN {env.cudnn_version}", f"driver {env.driver_version}"]
         else:
-            sw += [f"{env.cpu_threads} threads"]
+            sw += [f"{env.cpu_threads} thread{'s' if env.cpu_threads != 1 else ''}"]
             if env.load_average:
                 sw += [f"load average {env.load_average[0]:.2f} on {env.cpu_count} CPUs at the start"]
         peaks = [human_count(v) for v in sorted({r.peak.macs_per_s for _, r, _ in entries if r.peak})]
@@ -103,7 +106,7 @@ def render_summary(runs: list[Loaded], *, title: str = "archcalc bench summary",
             by_batch = {r.batch_size: r for r in m.results}
             lines.append(f"| {m.name} | {human_count(m.macs_per_image)} | "
                          + " | ".join(_cell(by_batch.get(b)) for b in batches) + " |")
-        lines += ["", "Best batch size per model:", "",
+        lines += ["", "Best batch size per model (the fastest whose two timers agree):", "",
                   "| Model | Batch | Images/s | Latency (ms) p10-p90 | Achieved MAC/s | Of peak | Peak memory "
                   "| Predicted memory | Ref. diff | Results file |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -118,11 +121,12 @@ def render_summary(runs: list[Loaded], *, title: str = "archcalc bench summary",
             frac = "-" if r.fraction_of_peak is None else f"{r.fraction_of_peak:.1%}" + (
                 " !" if r.fraction_of_peak > 1 else "")
             lines.append(
-                f"| {m.name} | {r.batch_size} | {r.images_per_s:,.1f} | {t.median_s * 1e3:.3g} "
-                f"({t.p10_s * 1e3:.3g}-{t.p90_s * 1e3:.3g}) | {human_count(r.achieved_macs_per_s or 0)} | {frac} "
+                f"| {m.name} | {r.batch_size} | {r.images_per_s:,.1f} | {ms_text(t.median_s)} "
+                f"({ms_text(t.p10_s)}-{ms_text(t.p90_s)}) | {human_count(r.achieved_macs_per_s or 0)} | {frac} "
                 f"| {mem} | {human_bytes(r.predicted_memory.total_bytes) if r.predicted_memory else '-'} "
                 f"| {r.reference_difference:+.1%} | [{Path(file).name}]({link}) |")
         lines.append("")
-    lines += ["'!' after a fraction of peak: above the measured matmul peak, so that peak measurement was disturbed "
-              "or too small for the device; '!' after images/s: the two timers disagree.", ""]
+    lines += ["'!' after a fraction of peak: above the measured matmul peak (a disturbed or too small peak "
+              "measurement, or fast convolution algorithms such as Winograd doing fewer multiplications than the "
+              "static count); '!' after images/s: the two timers disagree.", ""]
     return "\n".join(lines)

@@ -57,6 +57,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--peak-size", type=_count(16), metavar="N",
                    help="matmul size of the peak measurement (default cuda 8192, cpu 1024)")
     p.add_argument("--no-peak", action="store_true", help="skip the matmul peak measurement")
+    p.add_argument("--threads", type=_count(1), metavar="N",
+                   help="CPU threads for torch (torch.set_num_threads; default: torch's choice)")
     p.add_argument("--format", "-f", default="table", choices=("table", "markdown", "csv", "json"),
                    help="output format (default: table)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE (atomically) instead of stdout")
@@ -152,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device, precision=args.dtype, channels_last=args.channels_last, compile=args.compile,
         cuda_graphs=args.cuda_graphs, batch_sizes=args.batch, warmup_iters=args.warmup, iters=args.iters,
         repeats=args.repeats, min_repeat_s=args.min_time, tolerance=args.tolerance, peak_n=args.peak_size,
-        measure_peak=not args.no_peak,
+        measure_peak=not args.no_peak, cpu_threads=args.threads,
     )
     bar = ProgressBar(sys.stderr)
     try:
