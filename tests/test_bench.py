@@ -350,6 +350,13 @@ def test_is_oom_classification():
     assert is_oom(MemoryError())
     assert not is_oom(RuntimeError("expected input to have 3 channels"))
     assert not is_oom(ValueError("out of memory"))  # only RuntimeErrors carry allocator messages
+    try:  # torch.compile re-raises backend failures as another exception "from" the original
+        try:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.00 GiB")
+        except RuntimeError as inner:
+            raise ValueError("backend compiler failed") from inner
+    except ValueError as wrapped:
+        assert is_oom(wrapped)
 
 
 # --------------------------------------------------------------------------- options
@@ -533,3 +540,19 @@ def test_compiled_run_on_cpu(tiny_spec):
     for r in run.models[0].results:
         assert r.status == "ok", r.message
         assert r.images_per_s > 0 and r.timing.p10_s <= r.timing.median_s <= r.timing.p90_s
+
+
+@pytest.mark.torch
+def test_progress_counts_every_configuration(tiny_spec):
+    from archcalc.bench import BenchOptions, Workload, run_bench
+
+    calls = []
+    run_bench([Workload(spec=tiny_spec, make_model=make_tiny), Workload(spec=tiny_spec, make_model=make_tiny)],
+              options=BenchOptions(device="cpu", batch_sizes=(1, 2, 4), **FAST),
+              progress=lambda done, total, label: calls.append((done, total, label)))
+    total = 1 + 2 * 3  # the peak + 2 models x 3 batch sizes
+    assert all(t == total for _, t, _ in calls)
+    done = [d for d, _, _ in calls]
+    assert done == sorted(done) and done[0] == 0 and calls[-1] == (total, total, "done")
+    starts = [d for d, _, label in calls if "batch" in label]
+    assert starts == [1, 2, 3, 4, 5, 6]  # each batch size starts after the previous one finished

@@ -148,7 +148,19 @@ def _compile_mode(compile_: str, cuda_graphs: bool) -> Optional[str]:
 
 
 def is_oom(exc: BaseException) -> bool:
-    """Is ``exc`` an out-of-memory error (CUDA caching allocator, CPU allocator, Python)?"""
+    """Is ``exc`` -- or an exception it was raised from (``torch.compile`` wraps errors) -- an
+    out-of-memory error (CUDA caching allocator, CPU allocator, Python)?"""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if _is_oom_one(current):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _is_oom_one(exc: BaseException) -> bool:
     if isinstance(exc, MemoryError):
         return True
     try:
@@ -191,7 +203,10 @@ def _run(workloads: list[Workload], options: BenchOptions, progress: Progress | 
     total = len(workloads) * len(resolved.batch_sizes) + int(resolved.measure_peak)
     done = 0
 
-    def tick(label: str) -> None:
+    def tick(label: str, *, finished: int = 0) -> None:
+        """Report progress: ``finished`` more steps are done, ``label`` is starting."""
+        nonlocal done
+        done += finished
         if progress is not None:
             progress(done, total, label)
 
@@ -204,16 +219,14 @@ def _run(workloads: list[Workload], options: BenchOptions, progress: Progress | 
         except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
             peak_message = _first_line(exc)
         _release(setup.device)
-        done += 1
+        tick("peak measured", finished=1)
     else:
         peak_message = "not measured (--no-peak)"
 
     models = []
     for w in workloads:
         models.append(_bench_workload(w, resolved, peak, tick))
-        done += len(resolved.batch_sizes)
-    if progress is not None:
-        progress(done, total, "done")
+    tick("done")
     notice = resolved.notice
     return BenchRun(schema=SCHEMA_ID, created=datetime.now(timezone.utc).isoformat(timespec="seconds"), device=setup.device,
                     on_cpu=setup.device == "cpu", notice=notice, environment=env, setup=setup, peak=peak,
@@ -250,7 +263,7 @@ def _release(device: str, *, compiled: bool = False) -> None:
 
 
 def _bench_workload(w: Workload, resolved: ResolvedOptions, peak: PeakMeasurement | None,
-                    tick: Callable[[str], None]) -> ModelResult:
+                    tick: Callable[..., None]) -> ModelResult:
     setup = resolved.setup
     static = analyze(w.spec, batch_size=1, dtype=setup.precision)
     name = w.name or w.spec.name
@@ -265,12 +278,13 @@ def _bench_workload(w: Workload, resolved: ResolvedOptions, peak: PeakMeasuremen
     if failure is not None:
         _release(setup.device)
         results = [BatchResult(batch_size=b, status=failure[0], message=failure[1]) for b in resolved.batch_sizes]
+        tick(f"{name}: {failure[0]}", finished=len(results))
         return ModelResult(**base, results=results, message=failure[1])
 
     results: list[BatchResult] = []
     oom_at: int | None = None
-    for b in resolved.batch_sizes:
-        tick(f"{name} batch {b}")
+    for i, b in enumerate(resolved.batch_sizes):
+        tick(f"{name} batch {b}", finished=int(i > 0))
         prediction = _predict_memory(w.spec, b, setup.precision)
         if oom_at is not None:
             results.append(BatchResult(batch_size=b, status="skipped", predicted_memory=prediction,
@@ -289,6 +303,7 @@ def _bench_workload(w: Workload, resolved: ResolvedOptions, peak: PeakMeasuremen
         _release(setup.device, compiled=setup.compile != "none")
     del model
     _release(setup.device)
+    tick(f"{name} done", finished=1)
     return ModelResult(**base, model_params=model_params, results=results)
 
 
@@ -349,7 +364,9 @@ def _bench_batch(model: Any, input_shape: tuple[int, ...], batch_size: int, setu
             torch.cuda.reset_peak_memory_stats()
         t0 = time.perf_counter()
         step = _prepare(model, x, setup)
-        for _ in range(max(1, setup.warmup_iters)):
+        # compiled code and CUDA graphs need a few calls before they are recorded and replayed
+        min_warmup = 3 if setup.compile != "none" or setup.cuda_graphs else 1
+        for _ in range(max(min_warmup, setup.warmup_iters)):
             step()
         sync()
         warmup_s = time.perf_counter() - t0
