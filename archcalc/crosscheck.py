@@ -220,6 +220,7 @@ class CrossCheck:
     unsupported_outside_rows: dict[str, int]
     analyzer_macs: int
     reference: ReferenceCheck | None
+    error: str | None = None  # the torch model could not run (then MACs are not compared)
 
     @property
     def shapes_ok(self) -> bool:
@@ -235,7 +236,8 @@ class CrossCheck:
 
     @property
     def ok(self) -> bool:
-        return self.shapes_ok and self.params_ok and self.flops_ok and (self.reference is None or self.reference.ok)
+        return (self.error is None and self.shapes_ok and self.params_ok and self.flops_ok
+                and (self.reference is None or self.reference.ok))
 
     def rules_applied(self) -> dict[str, tuple[int, int]]:
         """Rule name -> (rows it reconciled, total flops it accounts for)."""
@@ -307,10 +309,16 @@ def _crosscheck(spec: Spec, *, analysis: Analysis | None, reference: bool, resol
 
     # a. shapes, by forward hooks on every row's module
     seen: dict[str, tuple[int, ...]] = {}
+    entered: list[str] = []
     handles = [m.register_forward_hook(_shape_hook(seen, name)) for name, m in modules.items()]
+    handles += [modules[n].register_forward_pre_hook(lambda m, i, n=n: entered.append(n)) for n in leaf_names]
+    error = None
     try:
         with torch.no_grad():
             model(x)
+    except RuntimeError as exc:  # the analyzer accepted a network torch cannot run: a disagreement
+        where = next((n for n in reversed(entered) if n not in seen), None)
+        error = f"the forward pass failed{f' in layer {where}' if where else ''}: {str(exc).splitlines()[0]}"
     finally:
         for h in handles:
             h.remove()
@@ -322,8 +330,11 @@ def _crosscheck(spec: Spec, *, analysis: Analysis | None, reference: bool, resol
                    for r in all_rows)
     params_total = ParamRow("total", "model", analysis.totals.params, sum(p.numel() for p in model.parameters()))
 
-    # c. fvcore
-    counts, unsupported = _fvcore(model, x, list(modules))
+    # c. fvcore (only for a network that runs)
+    counts: dict[str, int] = {}
+    unsupported: dict[str, dict[str, int]] = {}
+    if error is None:
+        counts, unsupported = _fvcore(model, x, list(modules))
     flops = tuple(_flop_row(r, counts.get(r.name, 0), unsupported.get(r.name, {})) for r in analysis.layers)
     total = counts.get("", 0)
     outside = total - sum(counts.get(n, 0) for n in leaf_names)
@@ -337,7 +348,7 @@ def _crosscheck(spec: Spec, *, analysis: Analysis | None, reference: bool, resol
         resolution_note=resolution_note, shapes=shapes, params=params, params_total=params_total, flops=flops,
         fvcore_total=int(total), fvcore_outside_rows=int(outside),
         unsupported_outside_rows={op: k for op, k in root_ops.items() if k},
-        analyzer_macs=analysis.totals.macs, reference=ref)
+        analyzer_macs=analysis.totals.macs, reference=ref, error=error)
 
 
 def _shape_hook(seen: dict[str, tuple[int, ...]], name: str) -> Callable[..., None]:
@@ -475,7 +486,7 @@ def to_dict(check: CrossCheck) -> dict[str, Any]:
     ref = check.reference
     return {
         "name": check.name, "path": check.path, "input_shape": list(check.input_shape),
-        "resolution_note": check.resolution_note, "ok": check.ok,
+        "resolution_note": check.resolution_note, "ok": check.ok, "error": check.error,
         "shapes": {"ok": check.shapes_ok, "rows": len(check.shapes),
                    "mismatches": [{"name": r.name, "type": r.type, "analyzer": list(r.analyzer),
                                    "torch": None if r.torch is None else list(r.torch)}
@@ -511,44 +522,68 @@ def render_table(check: CrossCheck, *, verbose: bool = False) -> str:
     lines = [f"{check.name} ({check.path or '<spec>'}), input {shape_text(check.input_shape)}, batch 1: {mark}"]
     if check.resolution_note:
         lines.append(f"  ({check.resolution_note})")
+    if check.error:
+        lines.append(f"  error    {check.error}")
     bad_shapes = [r for r in check.shapes if not r.ok]
     lines.append(f"  shapes   {len(check.shapes) - len(bad_shapes)}/{len(check.shapes)} rows agree with the forward pass")
     if bad_shapes:
         lines.append(_indent(tabulate(
             [[r.name, r.type, shape_text(r.analyzer), "not run" if r.torch is None else shape_text(r.torch)]
-             for r in bad_shapes], headers=["Layer", "Type", "Analyzer", "Torch"])))
+             for r in _first(bad_shapes, verbose)], headers=["Layer", "Type", "Analyzer", "Torch"])))
+        lines += _more(bad_shapes, verbose)
     pt = check.params_total
     bad_params = [r for r in check.params if not r.ok]
     lines.append(f"  params   analyzer {pt.analyzer:,}, torch {pt.torch:,}: {'agree' if check.params_ok else 'DIFFER'}")
     if bad_params:
         lines.append(_indent(tabulate([[r.name, r.type, f"{r.analyzer:,}", f"{r.torch:,}", f"{r.torch - r.analyzer:+,}"]
-                                       for r in bad_params], headers=["Layer", "Type", "Analyzer", "Torch", "Diff"])))
+                                       for r in _first(bad_params, verbose)],
+                                      headers=["Layer", "Type", "Analyzer", "Torch", "Diff"])))
+        lines += _more(bad_params, verbose)
+    if check.error:
+        lines.append("  MACs     not compared: the model does not run")
+        return "\n".join(lines + _reference_lines(check)) + "\n"
     rules = check.rules_applied()
     reconciled = sum(d for _, d in rules.values())
     lines.append(f"  MACs     analyzer {check.analyzer_macs:,}; fvcore {check.fvcore_total:,} = MACs "
                  f"{reconciled:+,} by {len(rules)} named rule(s): {'agree' if check.flops_ok else 'DIFFER'}")
     for name, (n, d) in rules.items():
         lines.append(f"    {name:<24} {n:>4} row(s) {d:>+16,}  {_EXPLAIN[name]}")
-    shown = check.flops if verbose else tuple(r for r in check.flops if not r.ok)
+    shown = list(check.flops) if verbose else [r for r in check.flops if not r.ok]
     if shown:
         lines.append(_indent(tabulate(
             [[r.name, r.type, f"{r.analyzer_macs:,}", f"{r.expected:,}", f"{r.fvcore:,}", f"{r.fvcore - r.expected:+,}",
-              ", ".join(r.rules) or "-", ", ".join(r.unexplained_ops) or "-"] for r in shown],
+              ", ".join(r.rules) or "-", ", ".join(r.unexplained_ops) or "-"] for r in _first(shown, verbose)],
             headers=["Layer", "Type", "MACs", "Expected fvcore", "fvcore", "Unexplained", "Rules", "Unexplained ops"])))
+        lines += _more(shown, verbose)
     if check.fvcore_outside_rows:
         lines.append(f"    fvcore counted {check.fvcore_outside_rows:,} flops outside every row's module")
     if check.unsupported_outside_rows:
         lines.append(f"    unsupported ops outside every row's module: {check.unsupported_outside_rows}")
+    return "\n".join(lines + _reference_lines(check)) + "\n"
+
+
+def _reference_lines(check: CrossCheck) -> list[str]:
     ref = check.reference
-    if ref is not None:
-        text = f"  reference {ref.model}: {ref.status}"
-        if ref.status == "ok":
-            extra = "" if ref.params == ref.params_total else f" ({ref.params_total:,} with heads unused in eval)"
-            text += f" (params {ref.params:,}{extra}; {len(ref.stages)} stage outputs found in order)"
-        elif ref.reason:
-            text += f" ({ref.reason})"
-        lines.append(text)
-    return "\n".join(lines) + "\n"
+    if ref is None:
+        return []
+    text = f"  reference {ref.model}: {ref.status}"
+    if ref.status == "ok":
+        extra = "" if ref.params == ref.params_total else f" ({ref.params_total:,} with heads unused in eval)"
+        text += f" (params {ref.params:,}{extra}; {len(ref.stages)} stage outputs found in order)"
+    elif ref.reason:
+        text += f" ({ref.reason})"
+    return [text]
+
+
+_SHOWN = 20  # failing rows shown per table without --verbose
+
+
+def _first(rows: list[Any], verbose: bool) -> list[Any]:
+    return rows if verbose else rows[:_SHOWN]
+
+
+def _more(rows: list[Any], verbose: bool) -> list[str]:
+    return [] if verbose or len(rows) <= _SHOWN else [f"    ... and {len(rows) - _SHOWN} more (--verbose shows all)"]
 
 
 def _indent(text: str, by: str = "    ") -> str:

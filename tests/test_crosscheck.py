@@ -94,6 +94,15 @@ def test_a_wrong_module_fails_with_a_per_layer_diff(monkeypatch: pytest.MonkeyPa
     assert "FAILED" in text and "act" in text and "+64" in text
 
 
+def test_a_model_that_does_not_run_is_a_failure_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(BUILDERS, "relu", lambda layer, ctx: torch.nn.Linear(5, 5))  # wants W = 5
+    spec = spec_of([3, 6, 6], [{"name": "conv", "type": "conv", "out": 4, "kernel": 3}, {"name": "act", "type": "relu"}])
+    check = cc.crosscheck(spec, reference=False)
+    assert not check.ok and check.error.startswith("the forward pass failed in layer act: ")
+    assert [r.name for r in check.shapes if not r.ok] == ["act"]  # conv ran and agreed
+    assert "MACs     not compared" in cc.render_table(check)
+
+
 def test_an_unsupported_operator_no_rule_expects_fails() -> None:
     row = analyze(spec_of([3, 4, 4], [{"name": "c", "type": "conv", "out": 2, "kernel": 1}])).layers[0]
     flop = cc._flop_row(row, row.macs, {"aten::mysterious_op": 1})
