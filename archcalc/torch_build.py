@@ -446,7 +446,10 @@ def _pool(layer: L.MaxPool | L.AvgPool, ctx: Ctx) -> nn.Module:
     stride = ctx.axes(layer.stride, default=kernel) if layer.stride is not None else kernel
     dilation = ctx.axes(getattr(layer, "dilation", 1))
     pads = resolve_padding(layer.padding, spatial, kernel, stride, dilation)
-    if _symmetric(pads):
+    # NB: torch's avg_pool3d refuses an input smaller than the kernel even when the padding makes
+    # it fit; explicit padding (WindowAvgPool) computes the same thing.
+    small_3d = layer.type == "avgpool" and n == 3 and any(s < k for s, k in zip(spatial, kernel))
+    if _symmetric(pads) and not small_3d:
         padding = tuple(lo for lo, _ in pads)
         if layer.type == "maxpool":
             return _MAX_POOL[n](kernel, stride, padding=padding, dilation=dilation, ceil_mode=layer.ceil_mode)

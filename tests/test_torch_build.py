@@ -96,6 +96,8 @@ EXAMPLES: dict[str, list[tuple[list[int], list[dict[str, Any]]]]] = {
         ([3, 9, 9], [{"type": "avgpool", "kernel": 2, "stride": 2, "padding": [[1, 0], [0, 1]], "ceil_mode": True}]),
         ([2, 9], [{"type": "avgpool", "kernel": 3, "stride": 2, "padding": [[0, 1]]}]),
         ([2, 4, 6, 6], [{"type": "avgpool", "kernel": 2}]),
+        # torch's avg_pool3d refuses inputs smaller than the kernel even when padded: 2 + 1 + 1 >= 3
+        ([2, 2, 3, 3], [{"type": "avgpool", "kernel": 3, "padding": 1, "count_include_pad": False}]),
     ],
     "adaptive_avgpool": [([3, 9, 9], [{"type": "adaptive_avgpool", "output_size": [2, 3]}]),
                          ([3, 9], [{"type": "adaptive_avgpool", "output_size": 4}])],
