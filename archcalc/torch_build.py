@@ -25,7 +25,7 @@ kind without one. This module imports torch: import it only when torch is wanted
 from __future__ import annotations
 
 __all__ = ["build_model", "BUILDERS", "BuildError", "SpecModel", "Block", "Add", "Concat",
-           "ZeroPadShortcut", "SideBlock", "resolve_padding", "iter_row_modules", "ACTIVATIONS"]
+           "ZeroPadShortcut", "SideBlock", "iter_row_modules", "ACTIVATIONS"]
 
 import math
 from dataclasses import dataclass
@@ -38,6 +38,7 @@ from torch import nn
 from . import formulas as F
 from .analysis import Analysis, analyze
 from .errors import ArchcalcError, Location
+from .geometry import ShapeError, conv_channels, per_axis, resolve_padding
 from .spec import Spec
 from .spec import layers as L
 
@@ -356,15 +357,10 @@ class Ctx:
         return self.shape[1:]
 
     def axes(self, value: Any, default: Any = None) -> tuple[int, ...]:
-        n = len(self.spatial)
-        value = default if value is None else value
-        if isinstance(value, int):
-            return (value,) * n
-        if len(value) == 1:
-            return tuple(value) * n
-        if len(value) != n:
-            raise BuildError(f"layer {self.path}: {list(value)} has {len(value)} values for {n} spatial axes")
-        return tuple(value)
+        try:
+            return per_axis(default if value is None else value, len(self.spatial), "value")
+        except ShapeError as exc:
+            raise BuildError(f"layer {self.path}: {exc}") from None
 
     def sequence(self, layers: Any, scope: str, into: Block) -> tuple[int, ...]:
         return self.builder.sequence(layers, scope, self.shape, into)
@@ -387,20 +383,6 @@ def _register(*kinds: str) -> Callable[[Builder], Builder]:
     return decorate
 
 
-def resolve_padding(value: Any, spatial: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...],
-                    dilation: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
-    """A spec ``padding`` as (low, high) per spatial axis ('same' = TensorFlow SAME)."""
-    n = len(spatial)
-    if value == "valid":
-        return ((0, 0),) * n
-    if value == "same":
-        return tuple(F.same_padding(s, k, st, d) for s, k, st, d in zip(spatial, kernel, stride, dilation))
-    if isinstance(value, int):
-        return ((value, value),) * n
-    items = list(value) * n if len(value) == 1 else list(value)
-    return tuple((p, p) if isinstance(p, int) else (p[0], p[1]) for p in items)
-
-
 def _symmetric(pads: tuple[tuple[int, int], ...]) -> bool:
     return all(lo == hi for lo, hi in pads)
 
@@ -412,13 +394,7 @@ def _symmetric(pads: tuple[tuple[int, int], ...]) -> bool:
 def _conv(layer: L.Conv, ctx: Ctx) -> nn.Module:
     spatial = ctx.spatial
     c_in = ctx.shape[0]
-    groups = c_in if layer.groups == "depthwise" else layer.groups
-    if layer.out is not None:
-        c_out = layer.out
-    elif layer.out_ratio is not None:
-        c_out = int(round(c_in * layer.out_ratio))
-    else:
-        c_out = c_in
+    c_out, groups = conv_channels(layer, c_in)
     kernel, stride, dilation = ctx.axes(layer.kernel), ctx.axes(layer.stride), ctx.axes(layer.dilation)
     pads = resolve_padding(layer.padding, spatial, kernel, stride, dilation)
     n = len(spatial)

@@ -37,6 +37,9 @@ class _Walker:
         self.bpe = bytes_per_element
         self.rows: list[LayerRow] = []
         self.groups: list[GroupRow] = []
+        # running sums (params, macs, ops, activation_bytes, pooling_ops) after each row, so a
+        # group's subtotal is one subtraction instead of a walk over its leaves
+        self.cumulative: list[tuple[int, int, int, int, int]] = [(0, 0, 0, 0, 0)]
 
     # -- leaves
     def leaf(self, layer: Any, path: str, depth: int, state: _State) -> _State:
@@ -49,12 +52,16 @@ class _Walker:
     def emit(self, path: str, kind: str, depth: int, state: _State, step: Step) -> _State:
         rf = _advance(state.rf, step)
         b = self.batch
-        self.rows.append(LayerRow(
+        row = LayerRow(
             name=path, type=kind, depth=depth, input_shape=state.shape, output_shape=step.output_shape,
             params=step.params, macs=step.macs * b, ops=step.ops * b,
             activation_bytes=F.activation_bytes(F.prod(step.output_shape), self.bpe) * b,
             pooling_ops=step.pooling_ops * b, rf=rf, attrs=step.attrs,
-        ))
+        )
+        self.rows.append(row)
+        p, m, o, a, q = self.cumulative[-1]
+        self.cumulative.append((p + row.params, m + row.macs, o + row.ops, a + row.activation_bytes,
+                                q + row.pooling_ops))
         return _State(step.output_shape, rf)
 
     # -- sequences and composites
@@ -80,11 +87,12 @@ class _Walker:
         return state
 
     def group(self, path: str, kind: str, depth: int, before: _State, after: _State, first: int) -> None:
-        t = Totals.of(self.rows[first:])
+        end, start = self.cumulative[-1], self.cumulative[first]
+        params, macs, ops, act, pool = (e - s for e, s in zip(end, start))
         self.groups.append(GroupRow(
             name=path, type=kind, depth=depth, input_shape=before.shape, output_shape=after.shape,
-            first=first, stop=len(self.rows), params=t.params, macs=t.macs, ops=t.ops,
-            activation_bytes=t.activation_bytes, pooling_ops=t.pooling_ops, receptive_field=_sizes(after.rf)))
+            first=first, stop=len(self.rows), params=params, macs=macs, ops=ops,
+            activation_bytes=act, pooling_ops=pool, receptive_field=_sizes(after.rf)))
 
     def residual(self, layer: L.Residual, path: str, depth: int, state: _State) -> _State:
         body = self.run(layer.body, path, depth, state)

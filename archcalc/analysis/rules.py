@@ -16,13 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .. import formulas as F
+from ..geometry import ShapeError, conv_channels, per_axis, resolve_padding
 from ..spec import layers as L
 
 MAX_DIM = 2**31 - 1
-
-
-class ShapeError(ValueError):
-    """The layer cannot be applied to its input (the message says why)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,34 +74,10 @@ def _spatial(shape: tuple[int, ...], what: str) -> tuple[int, ...]:
 
 
 def _axes(value: int | list[int] | None, n: int, what: str, default: int | None = None) -> tuple[int, ...]:
-    if value is None:
-        if default is None:  # pragma: no cover
-            raise ShapeError(f"{what} is required")
-        value = default
-    if isinstance(value, int):
-        return (value,) * n
-    if len(value) == 1:
-        return tuple(value) * n
-    if len(value) != n:
-        raise ShapeError(f"{what} has {len(value)} values but the input has {n} spatial axes")
-    return tuple(value)
+    return per_axis(default if value is None else value, n, what)  # type: ignore[arg-type]
 
 
-def _padding(value: Any, spatial: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...],
-             dilation: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
-    n = len(spatial)
-    if value == "valid":
-        return ((0, 0),) * n
-    if value == "same":
-        return tuple(F.same_padding(s, k, st, d) for s, k, st, d in zip(spatial, kernel, stride, dilation))
-    if isinstance(value, int):
-        return ((value, value),) * n
-    items = list(value)
-    if len(items) == 1:
-        items = items * n
-    if len(items) != n:
-        raise ShapeError(f"padding has {len(items)} values but the input has {n} spatial axes")
-    return tuple((p, p) if isinstance(p, int) else (p[0], p[1]) for p in items)
+_padding = resolve_padding
 
 
 def _check_size(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -149,20 +122,7 @@ def _conv(layer: L.Conv, shape: tuple[int, ...]) -> Step:
     spatial = _spatial(shape, "conv")
     n = len(spatial)
     c_in = shape[0]
-    groups = c_in if layer.groups == "depthwise" else layer.groups
-    if layer.out is not None:
-        c_out = layer.out
-    elif layer.out_ratio is not None:
-        exact = c_in * layer.out_ratio
-        if abs(exact - round(exact)) > 1e-9:
-            raise ShapeError(f"out_ratio {layer.out_ratio} of {c_in} input channels is {exact:g}, not whole")
-        c_out = int(round(exact))
-    else:
-        c_out = c_in
-    if c_in % groups:
-        raise ShapeError(f"input channels {c_in} are not divisible by groups {groups}")
-    if c_out % groups:
-        raise ShapeError(f"output channels {c_out} are not divisible by groups {groups}")
+    c_out, groups = conv_channels(layer, c_in)
     kernel = _axes(layer.kernel, n, "kernel")
     stride = _axes(layer.stride, n, "stride")
     dilation = _axes(layer.dilation, n, "dilation")
