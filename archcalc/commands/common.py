@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["add_spec_options", "load_from_args", "parse_assignments", "emit", "spec_paths"]
+__all__ = ["add_spec_options", "load_from_args", "parse_assignments", "emit", "spec_paths", "positive_int"]
 
 import argparse
 import sys
@@ -28,6 +28,17 @@ def parse_assignments(text: str, what: str) -> dict[str, Any]:
         except yaml.YAMLError:
             raise SpecError(f"{what}: cannot read the value of {key!r}: {value!r}") from None
     return out
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
 
 
 def add_spec_options(parser: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .common import add_spec_options, emit, load_from_args, spec_paths
+from .common import add_spec_options, emit, load_from_args, positive_int, spec_paths
 
 HELP = "charts: per-layer profile, accuracy vs cost, scaling, roofline, throughput (PNG/SVG/PDF)"
 EPILOG = """\
@@ -38,12 +38,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     c = chart("layers", "activation memory, parameters and multiply-adds per layer, side by side")
     c.add_argument("spec", help="path to a YAML spec")
-    c.add_argument("--depth", type=_positive, metavar="N", help="one bar per block at nesting level N")
+    c.add_argument("--depth", type=positive_int, metavar="N", help="one bar per block at nesting level N")
     c.add_argument("--weights-only", action="store_true", help="only layers with multiply-adds (conv, linear)")
-    c.add_argument("--max-rows", type=_positive, default=40, metavar="N",
+    c.add_argument("--max-rows", type=positive_int, default=40, metavar="N",
                    help="collapse deeper networks to at most N bars (default 40)")
     c.add_argument("--dtype", default="float32", help="activation element type (default float32)")
-    c.add_argument("--batch", type=_positive, default=1, metavar="N", help="batch size (default 1)")
+    c.add_argument("--batch", type=positive_int, default=1, metavar="N", help="batch size (default 1)")
     add_spec_options(c)
 
     c = chart("accuracy", "ImageNet accuracy against multiply-adds or parameters across specs")
@@ -66,7 +66,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--dtype", default=None,
                    help="element type for bytes and the compute ceiling (default: the bench results' precision, "
                         "else float32)")
-    c.add_argument("--batch", type=_positive, default=1, metavar="N", help="batch size of the layer points (default 1)")
+    c.add_argument("--batch", type=positive_int, default=1, metavar="N", help="batch size of the layer points (default 1)")
     c.add_argument("--bench", action="append", default=[], metavar="RESULTS",
                    help="archcalc bench JSON results (file or directory; repeatable): measured whole-model points")
     add_spec_options(c)
@@ -74,16 +74,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c = chart("throughput", "measured images/s against batch size, per model and precision (bench results)")
     c.add_argument("results", nargs="+", metavar="RESULTS", help="archcalc bench JSON files or directories")
     p.set_defaults(run=run)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _floats(text: str) -> tuple[float, ...]:

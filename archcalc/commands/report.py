@@ -6,7 +6,7 @@ import argparse
 
 from ..analysis import DTYPE_BYTES
 from ..conventions import Convention
-from .common import add_spec_options, emit, load_from_args
+from .common import add_spec_options, emit, load_from_args, positive_int
 
 HELP = "per-layer shapes, params, multiply-adds, other ops, activation memory and receptive field"
 EPILOG = """\
@@ -38,25 +38,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="column layout: default, or seed (Layer, C_in, H/W, Filters, K, S, P, C_out, H'/W', "
                         "Mem (KB), Param (k), Flops (M))")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
-    p.add_argument("--depth", type=_positive, metavar="N",
+    p.add_argument("--depth", type=positive_int, metavar="N",
                    help="show N levels of nesting; deeper blocks collapse into subtotal rows")
     p.add_argument("--dtype", default="float32", choices=tuple(DTYPE_BYTES), help="activation element type (default float32)")
-    p.add_argument("--batch", type=_positive, default=1, metavar="N", help="batch size (default 1)")
+    p.add_argument("--batch", type=positive_int, default=1, metavar="N", help="batch size (default 1)")
     p.add_argument("--convention", default="macs", choices=[c.value for c in Convention],
                    help="headline cost: macs (default), flops (2*MACs) or seed (MACs + pooling)")
     p.add_argument("--raw", action="store_true", help="exact integers instead of K/M/G and KB/MB")
     add_spec_options(p)
     p.set_defaults(run=run)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:
