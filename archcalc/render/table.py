@@ -147,9 +147,14 @@ def render_report(analysis: Analysis, *, fmt: str = "table", style: str = "defau
     if fmt == "json":
         return report_json(analysis, convention=conv, depth=depth)
     rows = analysis.rows_at_depth(depth)
+    note = ""
     if style == "seed":
+        hidden = sum(1 for r in rows if r.type in _SEED_HIDDEN)
         rows = [r for r in rows if r.type not in _SEED_HIDDEN]
         columns = _seed_columns(raw)
+        if hidden:
+            note = (f"Total counts all rows, including the {hidden} activation/dropout rows this layout hides "
+                    "(their outputs add to Mem).")
     else:
         columns = _default_columns(conv, raw)
     if fmt == "csv":
@@ -175,18 +180,18 @@ def render_report(analysis: Analysis, *, fmt: str = "table", style: str = "defau
     if fmt == "markdown":
         total = [f"**{v}**" if str(v) else "" for v in total]
         table = tabulate(body + [total], headers=headers, tablefmt="pipe", colalign=colalign, disable_numparse=True)
-        return f"**{title}**\n\n{table}\n"
+        return f"**{title}**\n\n{table}\n" + (f"\n{note}\n" if note else "")
     if fmt == "latex":
         table = tabulate(body + [total], headers=headers, tablefmt="latex_booktabs", colalign=colalign,
                          disable_numparse=True)
         lines = table.splitlines()
         lines.insert(len(lines) - 3, r"\midrule")  # rule above the Total row
-        return f"% {title}\n" + "\n".join(lines) + "\n"
+        return f"% {title}\n" + "\n".join(lines) + "\n" + (f"% {note}\n" if note else "")
     from tabulate import SEPARATING_LINE
 
     table = tabulate(body + [SEPARATING_LINE, total], headers=headers, tablefmt="simple", colalign=colalign,
                      disable_numparse=True)
-    return f"{title}\n\n{table}\n"
+    return f"{title}\n\n{table}\n" + (f"\n{note}\n" if note else "")
 
 
 def _sort_keys(columns: list, rows: list[Row], style: str, conv: Convention) -> list[list[Any]]:
