@@ -38,6 +38,7 @@ from torch import nn
 from . import formulas as F
 from .analysis import Analysis, analyze
 from .errors import ArchcalcError, Location
+from .registry import kind_registrar
 from .geometry import ShapeError, conv_channels, per_axis, resolve_padding
 from .spec import Spec
 from .spec import layers as L
@@ -371,16 +372,7 @@ BUILDERS: dict[str, Builder] = {}
 """Layer kind -> builder ``(layer, ctx) -> nn.Module`` (leaves and composites alike)."""
 
 
-def _register(*kinds: str) -> Callable[[Builder], Builder]:
-    def decorate(fn: Builder) -> Builder:
-        for kind in kinds:
-            if kind in BUILDERS:  # pragma: no cover - a programming error
-                raise RuntimeError(f"two builders for layer kind {kind!r}")
-            if kind not in L.LAYER_KINDS:  # pragma: no cover
-                raise RuntimeError(f"builder for unknown layer kind {kind!r}")
-            BUILDERS[kind] = fn
-        return fn
-    return decorate
+_register = kind_registrar(BUILDERS, "builder")
 
 
 def _symmetric(pads: tuple[tuple[int, int], ...]) -> bool:

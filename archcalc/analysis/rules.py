@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .. import formulas as F
+from ..registry import kind_registrar
 from ..geometry import ShapeError, conv_channels, per_axis, resolve_padding
 from ..spec import layers as L
 
@@ -48,16 +49,7 @@ Rule = Callable[[Any, tuple[int, ...]], Step]
 RULES: dict[str, Rule] = {}
 
 
-def _register(*kinds: str) -> Callable[[Rule], Rule]:
-    def decorate(fn: Rule) -> Rule:
-        for kind in kinds:
-            if kind in RULES:  # pragma: no cover - a programming error
-                raise RuntimeError(f"two rules for layer kind {kind!r}")
-            if kind not in L.LAYER_KINDS:  # pragma: no cover
-                raise RuntimeError(f"rule for unknown layer kind {kind!r}")
-            RULES[kind] = fn
-        return fn
-    return decorate
+_register = kind_registrar(RULES, "rule")
 
 
 def rule_for(kind: str) -> Rule:
