@@ -38,8 +38,8 @@ from torch import nn
 from . import formulas as F
 from .analysis import Analysis, analyze
 from .errors import ArchcalcError, Location
-from .registry import kind_registrar
 from .geometry import ShapeError, conv_channels, per_axis, resolve_padding
+from .registry import kind_registrar
 from .spec import Spec
 from .spec import layers as L
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .. import formulas as F
-from ..registry import kind_registrar
 from ..geometry import ShapeError, conv_channels, per_axis, resolve_padding
+from ..registry import kind_registrar
 from ..spec import layers as L
 
 MAX_DIM = 2**31 - 1
