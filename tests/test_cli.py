@@ -53,6 +53,8 @@ def test_report_json(capsys):
     assert (first["name"], first["output_shape"], first["params"], first["macs"]) == ("conv1", [96, 55, 55], 34_944,
                                                                                        105_415_200)
     assert sum(r["params"] for r in doc["layers"]) == doc["totals"]["params"] == 62_378_344
+    # receptive field, jump and start of conv1 (11x11, stride 4, pad 0): size 11, jump 4, centre 0.5 + 5 = 5.5
+    assert (first["receptive_field"], first["jump"], first["start"]) == ([11, 11], [4.0, 4.0], [5.5, 5.5])
 
 
 def test_report_csv_raw(capsys):

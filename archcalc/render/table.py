@@ -67,7 +67,8 @@ def _row_dict(r: Row, conv: Convention) -> dict[str, Any]:
     }
     if isinstance(r, LayerRow):
         d["attrs"] = r.attrs
-        d["jump"] = list(r.jump) if r.jump else None
+        d["jump"] = list(r.jump) if r.jump else None  # effective stride, input pixels per output step
+        d["start"] = list(r.start) if r.start else None  # centre of the first output's field, in input pixels
     return d
 
 
