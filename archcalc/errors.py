@@ -51,7 +51,11 @@ class ArchcalcError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        text = f"{self.location.prefix()}: {self.message}{self.location.suffix()}"
+        loc = self.location
+        if loc.file is None and loc.line is None and loc.path is None:
+            text = f"{self.message}{loc.suffix()}"
+        else:
+            text = f"{loc.prefix()}: {self.message}{loc.suffix()}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
