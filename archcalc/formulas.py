@@ -184,7 +184,3 @@ def receptive_field_step(size: float, jump: float, start: float, *, kernel: int,
     return size + span * jump, jump * stride, start + (span / 2 - pad_low) * jump
 
 
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-

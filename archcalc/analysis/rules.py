@@ -9,7 +9,7 @@ layer fits its input, raising :class:`ShapeError` (turned into a located
 
 from __future__ import annotations
 
-__all__ = ["RULES", "Step", "Window", "ShapeError", "rule_for"]
+__all__ = ["RULES", "Step", "Window", "ShapeError"]
 
 from dataclasses import dataclass, field
 
@@ -50,10 +50,6 @@ RULES: dict[str, Rule] = {}
 
 
 _register = kind_registrar(RULES, "rule")
-
-
-def rule_for(kind: str) -> Rule:
-    return RULES[kind]
 
 
 # --------------------------------------------------------------------------- helpers

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..errors import ArchcalcError
-from .common import add_spec_options, emit, load_from_args, spec_paths
+from .common import add_spec_options, emit, int_at_least, load_from_args, spec_paths
 
 HELP = "time real inference throughput and set it beside the static cost"
 EPILOG = """\
@@ -46,18 +46,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="torch.compile (default: default on cuda, none on cpu)")
     p.add_argument("--cuda-graphs", action=argparse.BooleanOptionalAction, default=None,
                    help="replay CUDA graphs (default: on for cuda)")
-    p.add_argument("--warmup", type=_count(0), metavar="N", help="warm-up iterations (default cuda 10, cpu 2)")
-    p.add_argument("--iters", type=_count(1), metavar="N",
+    p.add_argument("--warmup", type=int_at_least(0), metavar="N", help="warm-up iterations (default cuda 10, cpu 2)")
+    p.add_argument("--iters", type=int_at_least(1), metavar="N",
                    help="iterations per repeat (default: enough for --min-time per repeat)")
-    p.add_argument("--repeats", type=_count(1), metavar="N", help="timed repeats (default cuda 7, cpu 5)")
+    p.add_argument("--repeats", type=int_at_least(1), metavar="N", help="timed repeats (default cuda 7, cpu 5)")
     p.add_argument("--min-time", type=_seconds, metavar="S",
                    help="seconds per repeat when --iters is not given (default cuda 0.25, cpu 0.5)")
     p.add_argument("--tolerance", type=_fraction, default=0.05, metavar="F",
                    help="largest relative gap between the timer and the reference loop (default 0.05)")
-    p.add_argument("--peak-size", type=_count(16), metavar="N",
+    p.add_argument("--peak-size", type=int_at_least(16), metavar="N",
                    help="matmul size of the peak measurement (default cuda 8192, cpu 1024)")
     p.add_argument("--no-peak", action="store_true", help="skip the matmul peak measurement")
-    p.add_argument("--threads", type=_count(1), metavar="N",
+    p.add_argument("--threads", type=int_at_least(1), metavar="N",
                    help="CPU threads for torch (torch.set_num_threads; default: torch's choice)")
     p.add_argument("--format", "-f", default="table", choices=("table", "markdown", "csv", "json"),
                    help="output format (default: table)")
@@ -71,20 +71,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _count(minimum: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
-        return value
-    return parse
-
-
 def _batch_sizes(text: str) -> tuple[int, ...]:
-    parse = _count(1)
+    parse = int_at_least(1)
     sizes = tuple(parse(item.strip()) for item in text.split(",") if item.strip())
     if not sizes:
         raise argparse.ArgumentTypeError("expected batch sizes such as 1,8,64")

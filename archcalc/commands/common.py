@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["add_spec_options", "load_from_args", "parse_assignments", "emit", "spec_paths", "positive_int"]
+__all__ = ["add_spec_options", "load_from_args", "parse_assignments", "emit", "spec_paths", "positive_int", "int_at_least"]
 
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -30,15 +30,21 @@ def parse_assignments(text: str, what: str) -> dict[str, Any]:
     return out
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """argparse type: an integer >= ``minimum``."""
+    def parse(text: str) -> int:
+        wanted = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {value}")
+        return value
+    return parse
+
+
+positive_int = int_at_least(1)
 
 
 def add_spec_options(parser: argparse.ArgumentParser) -> None:
