@@ -6,7 +6,7 @@ nothing else in the library prints.
 
 from __future__ import annotations
 
-__all__ = ["ArchcalcError", "SpecError", "AnalysisError", "Location"]
+__all__ = ["ArchcalcError", "SpecError", "AnalysisError", "OutputError", "Location"]
 
 from dataclasses import dataclass
 
@@ -67,3 +67,8 @@ class SpecError(ArchcalcError):
 
 class AnalysisError(ArchcalcError):
     """The spec is well-formed but describes an impossible network (shapes do not fit)."""
+
+
+class OutputError(ArchcalcError):
+    """An output cannot be written safely: missing or read-only folder, write-protected file,
+    an input spec as the target, a full device. Nothing has been written when it is raised."""
