@@ -5,14 +5,13 @@ from __future__ import annotations
 __all__ = ["add_spec_options", "load_from_args", "parse_assignments", "emit", "spec_paths", "positive_int", "int_at_least"]
 
 import argparse
-import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import yaml
 
 from ..errors import SpecError
-from ..fileio import write_atomic
+from ..fileio import write_output
 from ..spec import Spec, load_spec
 
 
@@ -78,12 +77,15 @@ def spec_paths(items: list[str]) -> list[Path]:
     return paths
 
 
-def emit(text: str | bytes, output: str | None) -> None:
-    """Print to stdout, or write ``output`` atomically."""
-    if output:
-        write_atomic(output, text)
-    else:
-        if isinstance(text, bytes):
-            sys.stdout.buffer.write(text)
-        else:
-            sys.stdout.write(text)
+def emit(text: str | bytes, output: str | None, *, force: bool = False,
+         inputs: Iterable[str | Path] = ()) -> None:
+    """Write a command's complete output: to stdout (``output`` None or ``"-"``) or to the file ``output``.
+
+    Call it once, after everything has been computed: when the command fails before, nothing
+    is written. A regular file is replaced atomically (keeping its mode), a symlink is written
+    through, a device or FIFO is written directly; a write-protected file is refused unless
+    ``force`` (the command's ``--force``); ``inputs`` (the specs the command read) are never
+    written over. Any problem, a full disk included, raises :class:`~archcalc.errors.OutputError`
+    (exit 2) and leaves the old file as it was. See :mod:`archcalc.fileio`.
+    """
+    write_output("-" if output is None else output, text, force=force, inputs=inputs)

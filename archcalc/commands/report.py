@@ -37,7 +37,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style", default="default", choices=("default", "seed"),
                    help="column layout: default, or seed (Layer, C_in, H/W, Filters, K, S, P, C_out, H'/W', "
                         "Mem (KB), Param (k), Flops (M))")
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write to FILE instead of stdout ('-': stdout); a regular file is replaced atomically "
+                        "and keeps its mode; the folder must exist")
+    p.add_argument("--force", action="store_true",
+                   help="replace a write-protected -o FILE; with --all, replace or remove files in the reports "
+                        "folder that archcalc did not write or that changed since")
     p.add_argument("--depth", type=positive_int, metavar="N",
                    help="show N levels of nesting; deeper blocks collapse into subtotal rows")
     p.add_argument("--dtype", default="float32", choices=tuple(DTYPE_BYTES), help="activation element type (default float32)")
@@ -52,6 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..analysis import analyze
     from ..errors import ArchcalcError
+    from ..fileio import check_output
     from ..render import render_report
 
     if args.all_specs:
@@ -60,14 +66,17 @@ def run(args: argparse.Namespace) -> int:
         return run_all(args)
     if not args.spec:
         raise ArchcalcError("give a spec to report on, or --all DIR for the whole reports tree")
+    output = {"output": args.output, "force": args.force, "inputs": [args.spec]}
+    if args.output is not None:
+        check_output(args.output, force=args.force, inputs=[args.spec])  # fail before any work
     spec = load_from_args(args.spec, args)
     if args.format == "html":  # a self-contained page with the charts
         from ..render.site import single_page
 
-        emit(single_page(spec, batch_size=args.batch, dtype=args.dtype, depth=args.depth), args.output)
+        emit(single_page(spec, batch_size=args.batch, dtype=args.dtype, depth=args.depth), **output)
         return 0
     analysis = analyze(spec, batch_size=args.batch, dtype=args.dtype)
     text = render_report(analysis, fmt=args.format, style=args.style, convention=args.convention,
                          depth=args.depth, raw=args.raw)
-    emit(text, args.output)
+    emit(text, **output)
     return 0
