@@ -27,7 +27,8 @@ Static architecture analyzer and cost calculator for convolutional networks.
 Declare a network as a YAML spec (specs/*.yaml), then:
   archcalc report specs/alexnet.yaml            per-layer shapes, params, MACs, memory
   archcalc report specs/alexnet.yaml --style seed   the lecture's AlexNet columns
-  archcalc validate specs/*.yaml                check specs without analyzing
+  archcalc validate specs/*.yaml                load and analyze specs, report the first problem of each
+  archcalc check specs/                         compare the figures papers print with the computed ones
   archcalc schema > specs/schema.json           JSON Schema for editor autocompletion
 
 Counting conventions (MACs vs FLOPs, pooling, batch norm) are described in the README and in

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from archcalc.check import (FAILING, Status, check_spec, derive_tolerance, figure_status, parse_printed,
-                            summarize, to_unit)
+from archcalc.check import (EXPLAINED, FAILING, Status, check_spec, derive_tolerance, figure_status,
+                            matches_printed, parse_printed, summarize, to_unit)
 from archcalc.cli import main
 from archcalc.errors import SpecError
 from archcalc.spec import load_spec
@@ -75,7 +75,7 @@ def test_derive_tolerance(text, tolerance):
     assert derive_tolerance(text) == Decimal(tolerance)
 
 
-@pytest.mark.parametrize("text", [".inf", "nan", "abc", "", "1.2.3"])
+@pytest.mark.parametrize("text", [".inf", "nan", "abc", "", "1.2.3", "1.0e+999", "1e-999"])
 def test_parse_printed_rejects_non_numbers(text):
     with pytest.raises(ValueError):
         parse_printed(text)
@@ -272,7 +272,8 @@ def test_command_exit_1_and_file_line_message(tmp_path, capsys):
     line = TINY_LAYERS.count("\n") + 5
     assert (f"{path}:{line}: fc.params: mismatch: printed 0.64 K, computed 0.65 K (delta +0.01, tolerance ±0.005)"
             in out)
-    assert "1 figure in 1 spec: 0 ok, 0 errata (the source is wrong), 1 mismatch, 0 stale; 1 note" in out
+    assert ("1 figure in 1 spec: 0 ok, 0 errata (the source is wrong), 0 conventions (right under another counting "
+            "convention), 1 mismatch, 0 stale; 1 note") in out
 
 
 def test_command_spec_error_exits_2(tmp_path, capsys):
@@ -288,7 +289,7 @@ def test_command_passes_with_errata_and_shows_them(wrong_spec, capsys):
     out = capsys.readouterr().out
     assert "totals.params" in out and "erratum" in out and "forgot conv1's 12 weights" in out
     assert "conv1.params" not in out  # ok rows are hidden by --show errata
-    assert "3 figures in 1 spec: 2 ok, 1 erratum (the source is wrong), 0 mismatches, 0 stale" in out
+    assert "3 figures in 1 spec: 2 ok, 1 erratum (the source is wrong), 0 conventions" in out
 
 
 @pytest.mark.parametrize("fmt", ["table", "markdown", "json", "junit"])
@@ -304,6 +305,7 @@ def test_every_format(fmt, tmp_path, capsys):
             totals.params: "twelve weights forgotten"
         """)
     out_file = tmp_path / "out" / f"check.{fmt}"
+    out_file.parent.mkdir()
     assert main(["check", str(path), "--format", fmt, "-o", str(out_file)]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -386,3 +388,253 @@ def test_zoo_specs_match_their_references(path):
     failures = [f"{c.spec}:{c.line}: {c.figure}: {c.status.value}: printed {c.printed_text}, "
                 f"computed {c.computed} {c.unit or ''}: {c.note}" for c in checks if c.failed]
     assert not failures, "\n".join(failures)
+
+
+# --------------------------------------------------------------------------- bad numbers: clean errors
+
+
+@pytest.mark.parametrize("references, message", [
+    ("tolerance: {params: .nan}\n  totals: {params: 762}", "a tolerance is a finite number (got nan)"),
+    ("tolerance: {params: 1.0e+999}\n  totals: {params: 762}", "a tolerance is a finite number (got inf)"),
+    ("totals: {params: 1.0e+999}", "cannot read the printed figure: out of range"),
+    ("totals: {params: .nan}", "cannot read the printed figure"),
+    ("totals: {params: -.inf}", "cannot read the printed figure"),
+])
+def test_non_finite_numbers_are_clean_errors(tmp_path, capsys, references, message):
+    path = write_spec(tmp_path, f"- source: s\n  {references}\n")
+    with pytest.raises(SpecError, match="references\\[0\\]"):
+        check_spec(load_spec(path))
+    out = tmp_path / "out.txt"
+    out.write_text("keep me\n")
+    assert main(["check", str(path), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:{TINY_LAYERS.count(chr(10)) + 3}: references[0]." in err and message in err
+    assert "Traceback" not in err and "nothing written" in err
+    assert out.read_text() == "keep me\n"  # the command failed: its output file is untouched
+
+
+def test_failed_check_writes_nothing_even_with_valid_specs(tmp_path, wrong_spec, capsys):
+    bad = write_spec(tmp_path, "- source: s\n  rows: {conv2: {params: 112}}\n", name="bad.yaml")
+    out = tmp_path / "out.txt"
+    out.write_text("keep me\n")
+    assert main(["check", str(wrong_spec), str(bad), "-o", str(out)]) == 2
+    assert out.read_text() == "keep me\n"
+    assert main(["check", str(wrong_spec), "-o", str(out)]) == 0  # a passing check writes its report
+    assert "totals.params" in out.read_text()
+
+
+# --------------------------------------------------------------------------- conventions
+
+
+def test_matches_printed_round_and_truncate():
+    # 7,552 MACs = 7.552 K: rounds to 7.6, truncates to 7.5
+    assert matches_printed(Decimal("7.6"), Fraction(7552, 1000), tolerance=Decimal("0.05"))
+    assert not matches_printed(Decimal("7.5"), Fraction(7552, 1000), tolerance=Decimal("0.05"))
+    assert matches_printed(Decimal("7.5"), Fraction(7552, 1000), tolerance=Decimal("0.05"), rounding="truncate")
+    assert not matches_printed(Decimal("7.5"), Fraction(7600, 1000), tolerance=Decimal("0.05"), rounding="truncate")
+    assert matches_printed(Decimal("7.5"), Fraction(7500, 1000), tolerance=Decimal("0.05"), rounding="truncate")
+
+
+def test_convention_status_without_kinds_and_truncation(tmp_path):
+    checks = check_file(write_spec(tmp_path, """\
+        - source: a table that leaves conv1 out and truncates
+          units: {params: K, macs: K}
+          totals: {params: 0.65, macs: 7.5}
+          errata:
+            totals.params:
+              status: convention
+              convention: "without the convolutions"
+              without: [conv]
+              value: 650          # 762 - 112 (conv1)
+            totals.macs:
+              status: convention
+              convention: "truncated"
+              rounding: truncate
+              value: 7552         # 6,912 + 640: 7.552 K rounds to 7.6, truncates to 7.5
+        """))
+    params, macs = checks["totals.params"], checks["totals.macs"]
+    assert params.status is Status.CONVENTION and params.status in EXPLAINED and not params.failed
+    assert params.convention_exact == 762 - 112 and params.computed_exact == 762
+    assert params.convention_computed == Fraction(650, 1000)
+    assert params.note.startswith("counted without the convolutions: 650 = 0.65 K")
+    assert macs.status is Status.CONVENTION and macs.convention_exact == 6912 + 640
+    assert "truncated (not rounded)" in macs.note
+    summary = summarize(checks.values())
+    assert (summary.figures, summary.conventions, summary.errata, summary.failed) == (2, 2, 0, False)
+
+
+def test_convention_rows_and_groups(tmp_path):
+    # the stage group without its pooling: conv1 + relu1 activations = 1,024 + 1,024 bytes
+    checks = check_file(write_spec(tmp_path, """\
+        - source: group figure
+          rows: {stage: {activation_bytes: 2048}}
+          errata:
+            stage.activation_bytes: {status: convention, convention: "without the pooling output",
+                                     without: [maxpool], value: 2048}
+        """))
+    c = checks["stage.activation_bytes"]
+    assert c.status is Status.CONVENTION and c.computed_exact == 1024 + 1024 + 256 and c.convention_exact == 2048
+
+
+BN_SPEC = """\
+name: bn
+input: [3, 8, 8]
+params: {width: 4}
+layers:
+  - {name: conv1, type: conv, out: $width, kernel: 3, padding: 1, bias: false}
+  - {name: bn1, type: batchnorm}
+  - {type: relu}
+  - {type: global_avgpool}
+  - {type: flatten}
+  - {name: fc, type: linear, out: 10}
+"""
+# conv1 4*3*3*3 = 108, bn1 2*4 = 8 (+ 2*4 = 8 running statistics), fc 4*10 + 10 = 50: 166 params
+# with width 8: conv1 216, bn1 16, fc 90: 322 params
+
+
+def write_bn_spec(tmp_path: Path, references: str) -> Path:
+    path = tmp_path / "bn.yaml"
+    path.write_text(BN_SPEC + "references:\n" + textwrap.indent(textwrap.dedent(references), "  "), encoding="utf-8")
+    return path
+
+
+def test_convention_bn_statistics_and_params(tmp_path):
+    write_bn_spec(tmp_path, """\
+        - source: with statistics
+          totals: {params: 174}
+          errata:
+            totals.params: {status: convention, convention: "with the BN running statistics", bn_statistics: true,
+                            value: 174}   # 166 + 2*4
+        - source: a wider variant, without BN
+          rows: {conv1: {params: 216}}
+          totals: {params: 306}
+          errata:
+            conv1.params: {status: convention, convention: "at width 8", params: {width: 8}, value: 216}
+            totals.params: {status: convention, convention: "at width 8 without BN", params: {width: 8},
+                            without: [batchnorm], value: 306}   # 322 - 16
+        """)
+    records = check_spec(load_spec(tmp_path / "bn.yaml"))  # two references share a figure key
+    assert [(c.figure, c.status, c.computed_exact, c.convention_exact) for c in records] == [
+        ("totals.params", Status.CONVENTION, 166, 174),
+        ("conv1.params", Status.CONVENTION, 108, 216),
+        ("totals.params", Status.CONVENTION, 166, 306),
+    ]
+
+
+def test_convention_counts_match_torch(tmp_path):
+    """bn_statistics = torch's running_mean/running_var buffers; without: [batchnorm] = parameters
+    outside nn.BatchNorm modules."""
+    torch = pytest.importorskip("torch")
+    from archcalc.analysis import analyze
+    from archcalc.check import convention_count
+    from archcalc.spec.document import ConventionEntry
+    from archcalc.torch_build import build_model
+
+    spec = load_spec(write_bn_spec(tmp_path, "[]\n"))
+    model = build_model(spec)
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    trainable = sum(p.numel() for p in model.parameters())
+    statistics = sum(m.running_mean.numel() + m.running_var.numel() for m in bns)
+    without_bn = trainable - sum(p.numel() for m in bns for p in m.parameters())
+    analysis = analyze(spec)
+    entry = dict(status="convention", convention="c", value=0)
+    assert convention_count(analysis, ConventionEntry(**entry, bn_statistics=True), quantity="params") \
+        == trainable + statistics
+    assert convention_count(analysis, ConventionEntry(**entry, without=["batchnorm"]), quantity="params") == without_bn
+
+
+@pytest.mark.parametrize("entry, status, note", [
+    # the recorded value is not what archcalc counts under the convention
+    ('{status: convention, convention: "without conv", without: [conv], value: 651}', Status.MISMATCH,
+     "records value 651, but counted as without conv the figure is 650"),
+    # the convention does not give the printed figure
+    ('{status: convention, convention: "without fc", without: [linear], value: 112}', Status.MISMATCH,
+     "does not give the printed one"),
+])
+def test_convention_that_does_not_hold_fails(tmp_path, entry, status, note):
+    checks = check_file(write_spec(tmp_path, f"""\
+        - source: s
+          units: {{params: K}}
+          totals: {{params: 0.65}}
+          errata:
+            totals.params: {entry}
+        """))
+    c = checks["totals.params"]
+    assert c.status is status and c.failed and note in c.note
+
+
+def test_convention_for_a_matching_figure_or_no_figure_is_stale(tmp_path):
+    records = check_spec(load_spec(write_spec(tmp_path, """\
+        - source: s
+          totals: {params: 762}
+          errata:
+            totals.params: {status: convention, convention: "as is", value: 762}
+            totals.macs: {status: convention, convention: "no such figure", value: 1}
+        """)))
+    assert [(c.figure, c.status) for c in records] == [("totals.params", Status.STALE), ("totals.macs", Status.STALE)]
+    assert "matches as archcalc counts by default" in records[0].note
+    assert "convention entry names no recorded figure" in records[1].note
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("conv1.padding: {status: convention, convention: c, value: 1}", "a convention entry names a figure"),
+    ("totals.params: {status: convention, convention: c, without: [batchnrom], value: 1}",
+     "'batchnrom' is not a layer kind (did you mean 'batchnorm'?)"),
+    ("totals.macs: {status: convention, convention: c, bn_statistics: true, value: 1}",
+     "bn_statistics counts parameters"),
+    ("totals.params: {status: convention, convention: c, params: {nope: 1}, value: 1}",
+     "the convention's params {'nope': 1} do not give a valid network"),
+])
+def test_bad_convention_entries_are_spec_errors(tmp_path, entry, message):
+    path = write_spec(tmp_path, f"""\
+        - source: s
+          totals: {{params: 700, macs: 7000}}
+          errata:
+            {entry}
+        """)
+    with pytest.raises(SpecError) as info:
+        check_spec(load_spec(path))
+    assert message in str(info.value) and f"{path}:{TINY_LAYERS.count(chr(10)) + 5}: references[0].errata." \
+        in str(info.value)
+
+
+def test_command_reports_conventions(tmp_path, capsys):
+    path = write_spec(tmp_path, """\
+        - source: s
+          units: {params: K}
+          totals: {params: 0.65}
+          errata:
+            totals.params: {status: convention, convention: "without the convolutions", without: [conv], value: 650}
+        """)
+    assert main(["check", str(path), "--show", "errata"]) == 0  # explained, like an erratum
+    out = capsys.readouterr().out
+    assert "convention" in out and "counted without the convolutions: 650 = 0.65 K" in out
+    assert "1 figure in 1 spec: 0 ok, 0 errata (the source is wrong), 1 convention (right under another " \
+           "counting convention), 0 mismatches, 0 stale" in out
+    assert main(["check", str(path), "--format", "json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    assert (record["status"], record["convention"], record["convention_computed_exact"],
+            record["convention_computed"], record["convention_rounding"]) == (
+        "convention", "without the convolutions", 650, 0.65, "round")
+
+
+# The audit's cases: figures that are right under another counting convention, each recomputed.
+ZOO_CONVENTIONS = {
+    # spec: (figure, the source, a word of the convention, how archcalc counts it by default)
+    "preact_resnet1001": ("totals.params", "Huang", "batch-norm", 10_327_706),
+    "resnet50": ("totals.params", "Xie", "batch-norm", 25_557_032),
+    "resnet34": ("totals.macs", "He et al. 2016", "option-A", 3_663_761_408),
+    "mobilenet_v2": ("totals.params", "Sandler", "batch-norm", 3_504_872),
+    "efficientnet_b2": ("totals.params", "Tan & Le", "running statistics", 9_109_994),
+}
+
+
+@pytest.mark.parametrize("stem", sorted(ZOO_CONVENTIONS))
+def test_zoo_conventions(stem):
+    figure, source, word, default = ZOO_CONVENTIONS[stem]
+    checks = [c for c in check_spec(load_spec(Path("specs") / f"{stem}.yaml"))
+              if c.figure == figure and source in c.source]
+    assert checks and all(c.status is Status.CONVENTION for c in checks)
+    for c in checks:
+        assert c.computed_exact == default and c.convention_exact != default and word in c.convention
+

@@ -22,11 +22,13 @@ from .common import emit, spec_paths
 if TYPE_CHECKING:
     from ..check import FigureCheck, Summary
 
-HELP = "compare the figures each spec's references record with the computed ones; show the errata"
+HELP = ("compare the figures each spec's references record with the computed ones; show the errata "
+        "and the figures counted under another convention")
 EPILOG = """\
 examples:
   archcalc check                                   # every spec in specs/
   archcalc check specs/alexnet.yaml --show errata  # where the lecture table is wrong, and why
+  archcalc check specs/resnet50.yaml --show errata  # 25.5 M: right without the batch-norm parameters
   archcalc check --failures-only                   # only figures that fail
   archcalc check --format junit -o check.xml       # for CI test reports
 
@@ -34,10 +36,14 @@ statuses:
   ok        within the tolerance (default: half a unit of the last digit as written,
             105 -> 0.5, 4.09 -> 0.005; `tolerance:` per quantity overrides it)
   erratum   outside the tolerance, explained by the reference's `errata:` (the source is wrong)
+  convention  outside the tolerance, but right under another counting convention that an
+            `errata:` entry names ({status: convention, convention: ..., value: ...}) and
+            archcalc recounts (e.g. without batch-norm parameters, option-A shortcuts)
   mismatch  outside the tolerance, unexplained                                  -> exit 1
   stale     an erratum for a figure that matches, or naming no recorded figure -> exit 1
   note      an erratum about a non-figure field (conv1.padding), listed only
-delta = computed - printed, in the printed unit. Exit status: 0 ok, 1 failures, 2 spec errors.
+delta = computed - printed, in the printed unit. Exit status: 0 when every figure is ok, an
+erratum or a convention; 1 on a mismatch or stale entry; 2 on a spec error (then -o writes nothing).
 """
 
 SHOW = ("all", "errata", "failures")
@@ -51,7 +57,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="output format (default: table)")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
     p.add_argument("--show", default="all", choices=SHOW,
-                   help="which figures to list: all (default), errata (everything but ok), failures")
+                   help="which figures to list: all (default), errata (everything but ok: errata, conventions, "
+                        "notes and failures), failures")
     p.add_argument("--failures-only", dest="show", action="store_const", const="failures",
                    help="same as --show failures")
     p.add_argument("-q", "--quiet", action="store_true",
@@ -73,7 +80,12 @@ def run(args: argparse.Namespace) -> int:
     checks: list[FigureCheck] = []
     errors: list[str] = []
     specs = without = 0
-    for path in spec_paths(items):
+    paths = spec_paths(items)
+    if args.output not in (None, "-"):
+        from ..fileio import check_output
+
+        check_output(args.output, inputs=paths)  # fail before any work
+    for path in paths:
         try:
             if args.skip_non_specs and not _looks_like_spec(path):
                 continue
@@ -106,7 +118,11 @@ def run(args: argparse.Namespace) -> int:
         text += ("\n" if text else "") + (f"**{line}**" if args.format == "markdown" else line) + "\n"
     for message in errors:
         print(f"archcalc: error: {message}", file=sys.stderr, flush=True)
-    emit(text, args.output)
+    if errors and args.output not in (None, "-"):
+        # the command fails: leave the output file as it was
+        print(f"archcalc: {line}; nothing written to {args.output}", file=sys.stderr)
+        return 2
+    emit(text, args.output, inputs=paths)
     if (machine or args.output) and not args.quiet:
         print(line, file=sys.stderr)
     if errors:
@@ -192,6 +208,8 @@ def _as_json(c: FigureCheck) -> dict[str, Any]:
         "computed": _number(c.computed), "computed_exact": _number(c.computed_exact),
         "unit": c.unit, "tolerance": _number(c.tolerance), "tolerance_explicit": c.tolerance_explicit,
         "delta": _number(c.delta), "status": c.status.value, "note": c.note, "line": c.line,
+        "convention": c.convention, "convention_computed": _number(c.convention_computed),
+        "convention_computed_exact": c.convention_exact, "convention_rounding": c.convention_rounding,
     }
 
 
@@ -242,6 +260,7 @@ def _summary_line(s: Summary, *, specs: int, without: int, errors: int) -> str:
     plural = lambda n, word, many=None: f"{n} {word if n == 1 else (many or word + 's')}"  # noqa: E731
     text = (f"{plural(s.figures, 'figure')} in {plural(specs, 'spec')}: {s.ok} ok, "
             f"{plural(s.errata, 'erratum', 'errata')} (the source is wrong), "
+            f"{plural(s.conventions, 'convention')} (right under another counting convention), "
             f"{plural(s.mismatches, 'mismatch', 'mismatches')}, {s.stale} stale")
     if s.notes:
         text += f"; {plural(s.notes, 'note')}"
@@ -268,7 +287,7 @@ def _junit(checks: list[FigureCheck]) -> str:
             elif c.status.value == "note":
                 n_skip += 1
                 ET.SubElement(case, "skipped", message=f"note: {c.note}")
-            elif c.status.value == "erratum":
+            elif c.status.value in ("erratum", "convention"):
                 ET.SubElement(case, "system-out").text = _failure_message(c)
         suite.set("tests", str(len(rows)))
         suite.set("failures", str(n_fail))

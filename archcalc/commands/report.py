@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "html":  # a self-contained page with the charts
         from ..render.site import single_page
 
-        emit(single_page(spec, batch_size=args.batch, dtype=args.dtype, depth=args.depth), **output)
+        emit(single_page(spec, batch_size=args.batch, dtype=args.dtype, depth=args.depth, style=args.style,
+                         convention=args.convention, raw=args.raw), **output)
         return 0
     analysis = analyze(spec, batch_size=args.batch, dtype=args.dtype)
     text = render_report(analysis, fmt=args.format, style=args.style, convention=args.convention,

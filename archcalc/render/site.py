@@ -79,6 +79,8 @@ def _check_text(spec: Spec, analysis: Analysis, shown: str) -> tuple[str, bool]:
     if s.errata:
         parts.append(f"{s.errata} errat{'um' if s.errata == 1 else 'a'}")
     if s.mismatches:
+    if s.conventions:
+        parts.append(f"{s.conventions} convention{'' if s.conventions == 1 else 's'}")
         parts.append(f"{s.mismatches} mismatch{'es' if s.mismatches != 1 else ''}")
     if s.stale:
         parts.append(f"{s.stale} stale")
@@ -197,8 +199,11 @@ def spec_markdown(spec: Spec, analysis: Analysis, s: SpecSummary) -> str:
 
 
 def spec_page(spec: Spec, analysis: Analysis, s: SpecSummary, *, charts: Sequence[tuple[str, str]] = (),
-              back_link: str | None = "index.html", depth: int | None = None) -> str:
-    """The self-contained HTML page of one spec; ``charts`` are (caption, inline svg) pairs."""
+              back_link: str | None = "index.html", depth: int | None = None, style: str = "default",
+              convention: str = "macs", raw: bool = False) -> str:
+    """The self-contained HTML page of one spec; ``charts`` are (caption, inline svg) pairs.
+    ``style``, ``convention`` and ``raw`` shape the layer tables as in :func:`render_report`."""
+    table = dict(fmt="html", style=style, convention=convention, raw=raw)
     doc = spec.document
     body = []
     if back_link:
@@ -230,23 +235,26 @@ def spec_page(spec: Spec, analysis: Analysis, s: SpecSummary, *, charts: Sequenc
     body.append("<h2>Layers</h2>")
     body.append('<p class="muted">Click a column header to sort. Shapes exclude the batch axis; memory is each '
                 f"layer's output at {analysis.dtype}, batch {analysis.batch_size}.</p>")
-    body.append('<div class="table-wrap">' + render_report(analysis, fmt="html", depth=depth) + "</div>")
+    body.append('<div class="table-wrap">' + render_report(analysis, depth=depth, **table) + "</div>")
     if depth is not None and len(analysis.layers) <= MAX_FULL_ROWS:
         body.append(f"<details><summary>Every layer ({len(analysis.layers)} rows)</summary>"
-                    f'<div class="table-wrap">{render_report(analysis, fmt="html")}</div></details>')
+                    f'<div class="table-wrap">{render_report(analysis, **table)}</div></details>')
     elif depth is not None:
         body.append(f'<p class="muted">{len(analysis.layers)} layers in all: <code>archcalc report {escape(s.path)}'
                     "</code> lists every one.</p>")
     return html_page(spec.name, "\n".join(body) + "\n")
 
 
-def single_page(spec: Spec, *, batch_size: int = 1, dtype: str = "float32", depth: int | None = None) -> str:
-    """``archcalc report SPEC --format html``: one self-contained page for a loaded spec."""
+def single_page(spec: Spec, *, batch_size: int = 1, dtype: str = "float32", depth: int | None = None,
+                style: str = "default", convention: str = "macs", raw: bool = False) -> str:
+    """``archcalc report SPEC --format html``: one self-contained page for a loaded spec (``style``,
+    ``convention`` and ``raw`` as for the other formats)."""
     analysis = analyze(spec, batch_size=batch_size, dtype=dtype)
     path = Path(spec.path) if spec.path is not None else Path(f"{spec.name}.yaml")
     s = summary_of(spec, analysis, shown=_shown_path(path), stem=path.stem)
     charts = spec_charts(spec, analysis)
-    return spec_page(spec, analysis, s, charts=list(charts.values()), back_link=None, depth=depth)
+    return spec_page(spec, analysis, s, charts=list(charts.values()), back_link=None, depth=depth, style=style,
+                     convention=convention, raw=raw)
 
 
 def spec_charts(spec: Spec, analysis: Analysis) -> dict[str, tuple[str, str]]:

@@ -7,7 +7,7 @@ against :mod:`archcalc.spec.layers`.
 
 from __future__ import annotations
 
-__all__ = ["SpecDocument", "BlockDef", "ReferenceSet", "Accuracy", "Scale", "QUANTITIES", "UNITS"]
+__all__ = ["SpecDocument", "BlockDef", "ReferenceSet", "ConventionEntry", "Accuracy", "Scale", "QUANTITIES", "UNITS"]
 
 from typing import Annotated, Any, Literal, Union
 
@@ -55,6 +55,29 @@ class Scale(_Strict):
 Figure = Union[float, int, list[int]]
 
 
+class ConventionEntry(_Strict):
+    """A printed figure that is right under another counting convention (not a slip).
+
+    ``archcalc check`` recomputes the figure under the convention (the spec loaded with
+    ``params``, the rows of the ``without`` kinds left out, batch-norm running statistics added)
+    and requires it to equal ``value`` and to give the printed figure (rounded, or ``truncate``d).
+    """
+
+    status: Literal["convention"] = Field(description="'convention': the source counts differently, it is not wrong.")
+    convention: str = Field(description="The counting convention that reproduces the printed figure, in words.")
+    value: int = Field(ge=0, description="The figure under that convention, in base units (parameters, MACs, bytes).")
+    note: str | None = Field(default=None, description="Evidence or remarks.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Spec $variables under which the convention counts (a variant, e.g. "
+                                          "{shortcut: zeropad} for ResNet option A).")
+    without: list[str] = Field(
+        default_factory=list, description="Layer kinds whose figures the convention leaves out, e.g. [batchnorm].")
+    bn_statistics: bool = Field(
+        default=False, description="Count batch-norm running mean and variance (2 per channel) as parameters.")
+    rounding: Literal["round", "truncate"] = Field(
+        default="round", description="How the source shortened the number to the printed digits.")
+
+
 class ReferenceSet(_Strict):
     """Figures one source prints for this architecture, in the units it prints them."""
 
@@ -67,9 +90,10 @@ class ReferenceSet(_Strict):
     rows: dict[str, dict[Quantity, Figure]] = Field(
         default_factory=dict, description="Per-layer or per-group figures, keyed by layer name or dotted path.")
     totals: dict[Quantity, Figure] = Field(default_factory=dict)
-    errata: dict[str, str] = Field(
+    errata: dict[str, Union[str, ConventionEntry]] = Field(
         default_factory=dict,
-        description="'<row>.<quantity>' or 'totals.<quantity>' -> why the printed figure is wrong.")
+        description="'<row>.<quantity>' or 'totals.<quantity>' -> why the printed figure is wrong, or a "
+                    "{status: convention, ...} entry naming the counting convention under which it is right.")
 
 
 class Accuracy(_Strict):
