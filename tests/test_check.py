@@ -638,3 +638,13 @@ def test_zoo_conventions(stem):
     for c in checks:
         assert c.computed_exact == default and c.convention_exact != default and word in c.convention
 
+
+def test_user_facing_sources_cite_papers_not_seed_files():
+    """Reference and accuracy sources name the paper or lecture, not this repository's seed files."""
+    offenders = []
+    for path in zoo_specs():
+        spec = load_spec(path)
+        sources = [r.source for r in spec.references] + [a.source for a in spec.accuracy]
+        sources += [spec.document.source] if spec.document.source else []
+        offenders += [f"{path.name}: {s}" for s in sources if "seed 0" in s.lower() or "seed0" in s.lower()]
+    assert not offenders, "\n".join(offenders[:20])

@@ -166,11 +166,15 @@ def caption(chart: AccuracyChart) -> str:
 
 
 def source_key(source: str) -> str:
-    """A short citation for grouping: ``"He et al. 2016 Table 3 (seed 004:416)" -> "He et al. 2016"``,
-    ``"torchvision ResNet50_Weights.IMAGENET1K_V1" -> "torchvision weights"``."""
+    """A short citation for grouping: ``"He et al. 2016 Table 3" -> "He et al. 2016"``,
+    ``"torchvision ResNet50_Weights.IMAGENET1K_V1" -> "torchvision weights"``,
+    ``"'Network Structures' lecture slides (2018), NIN table" -> "'Network Structures' lecture slides"``."""
     if source.lower().startswith("torchvision"):
         return "torchvision weights"
     m = re.match(r"^(.*?\b(?:19|20)\d\d)\b", source)
+    slides = source.find("slides")
+    if 0 < slides <= 60 and (m is None or slides < len(m.group(1))):
+        return source[:slides + len("slides")]
     if m and len(m.group(1)) <= 40:
         return m.group(1)
     words = re.split(r"[\s,(]+", source)
