@@ -648,3 +648,30 @@ def test_user_facing_sources_cite_papers_not_seed_files():
         sources += [spec.document.source] if spec.document.source else []
         offenders += [f"{path.name}: {s}" for s in sources if "seed 0" in s.lower() or "seed0" in s.lower()]
     assert not offenders, "\n".join(offenders[:20])
+
+
+def test_convention_entry_missing_its_status_names_the_field(tmp_path, capsys):
+    path = write_spec(tmp_path, """\
+        - source: s
+          totals: {params: 700}
+          errata:
+            totals.params: {convention: "no BN", value: 3}
+        """)
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:{TINY_LAYERS.count(chr(10)) + 5}: references[0].errata.totals.params" in err
+    assert "missing required field 'status'" in err and "Traceback" not in err
+
+
+def test_report_html_honours_style_convention_and_raw(tmp_path):
+    """report --format html shapes its layer table like the other formats (it used to ignore the flags)."""
+    path = write_spec(tmp_path, "[]\n")
+    plain, shaped = tmp_path / "plain.html", tmp_path / "shaped.html"
+    assert main(["report", str(path), "--format", "html", "-o", str(plain)]) == 0
+    assert main(["report", str(path), "--format", "html", "--style", "seed", "--convention", "flops", "--raw",
+                 "-o", str(shaped)]) == 0
+    plain_text, shaped_text = plain.read_text(), shaped.read_text()
+    assert ">Mem (bytes)<" in shaped_text and ">Mem (bytes)<" not in plain_text  # seed columns, exact integers
+    assert ">Memory<" in plain_text
+    assert "15.1 K FLOPs (2*MACs)" in shaped_text  # 2 * 7,552 = 15,104
+    assert "7.55 K MACs" in plain_text
