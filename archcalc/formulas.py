@@ -12,11 +12,13 @@ from __future__ import annotations
 __all__ = [
     "prod", "conv_output_length", "conv_transpose_output_length", "same_padding",
     "conv_params", "conv_macs", "conv_transpose_macs", "linear_params", "linear_macs",
-    "pool_ops", "adaptive_window_total", "adaptive_pool_ops", "batchnorm_params", "batchnorm_ops",
+    "pool_ops", "adaptive_window_total", "adaptive_window_max", "adaptive_pool_ops", "batchnorm_params", "batchnorm_ops",
     "elementwise_ops", "lrn_ops", "softmax_ops", "upsample_ops", "se_params", "se_macs", "se_ops",
-    "activation_bytes", "receptive_field_step",
+    "activation_bytes", "window_reads", "conv_transpose_reads", "adaptive_reads", "nearest_reads",
+    "linear_reads",
 ]
 
+from math import gcd
 from typing import Iterable, Sequence
 
 
@@ -118,11 +120,30 @@ def pool_ops(output_elements: int, window_elements: int) -> int:
 
 
 def adaptive_window_total(in_size: int, out_size: int) -> int:
-    """Sum of adaptive-pooling window lengths along one axis.
+    """Sum of adaptive-pooling window lengths along one axis: ``in + out - gcd(in, out)``.
 
-    Window ``i`` spans ``[floor(i*in/out), ceil((i+1)*in/out))``, as in PyTorch.
+    Window ``i`` spans ``[floor(i*n/m), ceil((i+1)*n/m))``, as in PyTorch (``n`` in, ``m`` out).
+    Summing ``ceil((i+1)n/m) - floor(in/m)`` over ``i < m``: the ceilings are the floors of
+    ``(i+1)n/m`` plus one for each ``i+1`` in ``1..m`` that ``m/gcd`` does not divide (``m - gcd`` of
+    them), and the floors of ``(i+1)n/m`` exceed those of ``in/m`` by ``floor(mn/m) - 0 = n`` in
+    total, so the sum is ``n + m - gcd(n, m)``. O(1): an output size of 2e9 is no loop.
     """
-    return sum(-(-(i + 1) * in_size // out_size) - (i * in_size // out_size) for i in range(out_size))
+    return in_size + out_size - gcd(in_size, out_size)
+
+
+def adaptive_window_max(in_size: int, out_size: int) -> int:
+    """The largest adaptive-pooling window along one axis (``n`` in, ``m`` out), in closed form.
+
+    With ``n = q*m + r``, window ``i`` is ``q + ceil(x + r/m) - floor(x)`` for ``x = i*r/m``, i.e.
+    ``q`` (``r = 0``), ``q + 1``, or ``q + 2`` when ``frac(x) > 1 - r/m``. The fractional parts
+    ``(i*r mod m)/m`` run over the multiples of ``g = gcd(r, m)``, the largest being ``m - g``, so
+    ``q + 2`` occurs exactly when ``m - g > m - r``: when ``r`` does not divide ``m``.
+    Examples: 7 -> 3 gives 3 (q 2, r 1), 8 -> 7 gives 2, 13 -> 6 gives 3, 5 -> 3 gives 3.
+    """
+    q, r = divmod(in_size, out_size)
+    if r == 0:
+        return q
+    return q + 1 if out_size % r == 0 else q + 2
 
 
 def adaptive_pool_ops(channels: int, in_spatial: Sequence[int], out_spatial: Sequence[int]) -> int:
@@ -171,16 +192,52 @@ def activation_bytes(elements: int, bytes_per_element: int) -> int:
 # --------------------------------------------------------------------------- receptive field
 
 
-def receptive_field_step(size: float, jump: float, start: float, *, kernel: int, stride: float,
-                         pad_low: int, dilation: int = 1) -> tuple[float, float, float]:
-    """Receptive field through one window op along one axis (Araujo et al., Distill 2019).
+# Which positions of a layer's input output position ``u`` reads, along one axis: the inclusive
+# extent ``(first, last)`` or ``None`` when it reads none. These are the index maps of PyTorch's
+# kernels, extended to every integer ``u`` (positions outside the tensor are padding).
 
-    ``size' = size + (dilation*(kernel-1)) * jump``; ``jump' = jump * stride``;
-    ``start' = start + ((dilation*(kernel-1))/2 - pad_low) * jump`` -- the centre of the first
-    output's field in input pixels. Strides below 1 (transposed convolution, upsampling) are
-    fractions; binary fractions stay exact in floating point.
+
+def window_reads(u: int, *, kernel: int, stride: int, pad_low: int, dilation: int = 1) -> tuple[int, int]:
+    """Convolution / pooling: ``first = u*stride - pad_low``, ``last = first + dilation*(kernel - 1)``."""
+    first = u * stride - pad_low
+    return first, first + dilation * (kernel - 1)
+
+
+def conv_transpose_reads(u: int, *, kernel: int, stride: int, padding: int,
+                         dilation: int = 1) -> tuple[int, int] | None:
+    """Transposed convolution: input ``i`` feeds output ``i*stride - padding + t*dilation`` for each tap
+    ``t < kernel``, so output ``u`` reads the ``i = (x - t*d)/s`` (``x = u + padding``) whose ``t``
+    solves ``t*d = x (mod s)``. With ``g = gcd(d, s)`` there is none unless ``g | x``; then the taps are
+    ``t0, t0 + s/g, ...`` below ``kernel`` (``t0 = (x/g) * (d/g)^-1 mod s/g``) -- at most
+    ``ceil(kernel*g/s)`` inputs, ``d/g`` apart. A 2x2 stride-2 up-convolution reads one input.
     """
-    span = dilation * (kernel - 1)
-    return size + span * jump, jump * stride, start + (span / 2 - pad_low) * jump
+    x = u + padding
+    g = gcd(dilation, stride)
+    if x % g:
+        return None
+    sg = stride // g
+    t0 = (x // g) * pow(dilation // g, -1, sg) % sg
+    if t0 >= kernel:
+        return None
+    t1 = t0 + (kernel - 1 - t0) // sg * sg
+    return (x - t1 * dilation) // stride, (x - t0 * dilation) // stride
 
 
+def adaptive_reads(u: int, *, in_size: int, out_size: int) -> tuple[int, int]:
+    """Adaptive pooling (PyTorch): window ``u`` is ``[floor(u*n/m), ceil((u+1)*n/m) - 1]``."""
+    return u * in_size // out_size, -(-(u + 1) * in_size // out_size) - 1
+
+
+def nearest_reads(u: int, *, in_size: int, out_size: int) -> tuple[int, int]:
+    """Nearest upsampling (PyTorch ``nearest``): one input, ``floor(u*n/m)``."""
+    v = u * in_size // out_size
+    return v, v
+
+
+def linear_reads(u: int, *, in_size: int, out_size: int) -> tuple[int, int]:
+    """(Bi/tri)linear interpolation, ``align_corners=False``, along one axis: the source coordinate is
+    ``x = (u + 0.5)*n/m - 0.5 = ((2u + 1)*n - m) / (2m)`` and the taps are ``floor(x)`` and ``ceil(x)``
+    (one input when ``x`` is whole: the other tap's weight is 0). Clamping at the border is padding.
+    """
+    num, den = (2 * u + 1) * in_size - out_size, 2 * out_size
+    return num // den, -(-num // den)

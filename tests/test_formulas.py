@@ -120,13 +120,73 @@ def test_activation_bytes_alexnet_conv1():
     assert 1_161_600 / 1024 == pytest.approx(1134.375)
 
 
-def test_receptive_field_step():
-    # input pixel: size 1, jump 1, centre 0.5; conv 11/4 pad 0 -> size 11, jump 4, centre 0.5 + 5 = 5.5
-    assert F.receptive_field_step(1, 1, 0.5, kernel=11, stride=4, pad_low=0) == (11, 4, 5.5)
-    # then pool 3/2: size 11 + 2*4 = 19, jump 8, centre 5.5 + (1 - 0)*4 = 9.5
-    assert F.receptive_field_step(11, 4, 5.5, kernel=3, stride=2, pad_low=0) == (19, 8, 9.5)
-    # dilation 2, kernel 3 widens by 2*(3-1)*jump = 4 at jump 1
-    assert F.receptive_field_step(1, 1, 0.5, kernel=3, stride=1, pad_low=2, dilation=2)[0] == 5
+def test_window_reads():
+    # AlexNet conv1 11/4 pad 0: output 0 reads inputs 0..10, output 1 reads 4..14
+    assert F.window_reads(0, kernel=11, stride=4, pad_low=0) == (0, 10)
+    assert F.window_reads(1, kernel=11, stride=4, pad_low=0) == (4, 14)
+    # 3x3 pad 1: output 0 reads -1..1 (-1 is padding); dilation 2 spans 2*(3-1) + 1 = 5
+    assert F.window_reads(0, kernel=3, stride=1, pad_low=1) == (-1, 1)
+    assert F.window_reads(0, kernel=3, stride=1, pad_low=2, dilation=2) == (-2, 2)
+
+
+def test_conv_transpose_reads():
+    # 2x2 stride-2 up-conv: output u = 2i + t reads only i = u // 2
+    assert [F.conv_transpose_reads(u, kernel=2, stride=2, padding=0) for u in range(4)] == [(0, 0), (0, 0), (1, 1), (1, 1)]
+    # k4 s2 p1: output u reads i with 2i = u + 1 - t, t < 4: u=0 -> i in {0, -1}; u=1 -> {1, 0}
+    assert F.conv_transpose_reads(0, kernel=4, stride=2, padding=1) == (-1, 0)
+    assert F.conv_transpose_reads(1, kernel=4, stride=2, padding=1) == (0, 1)
+    # k1 s2: odd outputs read nothing
+    assert F.conv_transpose_reads(1, kernel=1, stride=2, padding=0) is None
+    # k3 s2 d2: taps t with 2t = u (mod 2) -> u even: all t, i = (u - 2t)/2 in u/2 - 2 .. u/2; u odd: none
+    assert F.conv_transpose_reads(4, kernel=3, stride=2, padding=0, dilation=2) == (0, 2)
+    assert F.conv_transpose_reads(3, kernel=3, stride=2, padding=0, dilation=2) is None
+
+
+def test_conv_transpose_reads_brute_force():
+    for k in range(1, 6):
+        for s in range(1, 5):
+            for d in range(1, 4):
+                for p in range(0, 3):
+                    for u in range(-6, 12):
+                        taps = [(u + p - t * d) // s for t in range(k) if (u + p - t * d) % s == 0]
+                        want = (min(taps), max(taps)) if taps else None
+                        assert F.conv_transpose_reads(u, kernel=k, stride=s, padding=p, dilation=d) == want
+
+
+def test_ratio_reads():
+    # adaptive 7 -> 3: [0,3) [2,5) [4,7) -> inclusive (0,2) (2,4) (4,6)
+    assert [F.adaptive_reads(u, in_size=7, out_size=3) for u in range(3)] == [(0, 2), (2, 4), (4, 6)]
+    # nearest x2: output u reads u // 2
+    assert [F.nearest_reads(u, in_size=3, out_size=6) for u in range(6)] == [(0, 0), (0, 0), (1, 1), (1, 1), (2, 2), (2, 2)]
+    # linear x2: x = (u + 0.5)/2 - 0.5 = -0.25, 0.25, 0.75 -> taps (-1, 0), (0, 1), (0, 1)
+    assert [F.linear_reads(u, in_size=4, out_size=8) for u in range(3)] == [(-1, 0), (0, 1), (0, 1)]
+    # linear x3: x = (u + 0.5)/3 - 0.5 = 0 at u = 1 -> one tap
+    assert F.linear_reads(1, in_size=4, out_size=12) == (0, 0)
+
+
+def test_adaptive_window_closed_forms_match_brute_force():
+    for n in range(1, 65):
+        for m in range(1, 65):
+            windows = [-(-(i + 1) * n // m) - (i * n // m) for i in range(m)]
+            assert F.adaptive_window_total(n, m) == sum(windows), (n, m)
+            assert F.adaptive_window_max(n, m) == max(windows), (n, m)
+
+
+def test_adaptive_window_max_examples():
+    # 7 -> 3: windows [0,3) [2,5) [4,7): 3, not 4
+    assert F.adaptive_window_max(7, 3) == 3
+    # 8 -> 7: every window has 2 elements
+    assert F.adaptive_window_max(8, 7) == 2
+    # 13 -> 6: q 2, r 1 divides 6 -> 3
+    assert F.adaptive_window_max(13, 6) == 3
+    # 5 -> 3: q 1, r 2 does not divide 3 -> 1 + 2 = 3 ([1,4))
+    assert F.adaptive_window_max(5, 3) == 3
+    # huge output sizes are O(1). 64 -> 2e9 (a multiple of 64): every window is 1 wide,
+    # total 64 + 2e9 - gcd 64 = 2e9; 64 -> 1,999,999,999 (odd, r = 64 does not divide it): some are 2
+    assert F.adaptive_window_max(64, 2_000_000_000) == 1
+    assert F.adaptive_window_total(64, 2_000_000_000) == 2_000_000_000
+    assert F.adaptive_window_max(64, 1_999_999_999) == 2
+    assert F.adaptive_window_total(64, 1_999_999_999) == 2_000_000_062  # 64 + 1,999,999,999 - 1
 
 
 def test_prod():

@@ -19,10 +19,11 @@ from ..spec import Spec
 from ..spec import layers as L
 from ..yamlio import Node
 from .result import DTYPE_BYTES, Analysis, GroupRow, LayerRow, Totals
-from .rules import RULES, ShapeError, Step, Window
+from .field import INPUT, Field, Window, through, union
+from .rules import RULES, ShapeError, Step
 
-# Receptive field state: per spatial axis (size, jump, start), or None once flattened.
-RF = tuple[tuple[float, float, float], ...] | None
+# Receptive field state: per spatial axis the exact fields (see .field), or None once flattened.
+RF = tuple[Field, ...] | None
 
 
 @dataclass(slots=True)
@@ -56,7 +57,7 @@ class _Walker:
             name=path, type=kind, depth=depth, input_shape=state.shape, output_shape=step.output_shape,
             params=step.params, macs=step.macs * b, ops=step.ops * b,
             activation_bytes=F.activation_bytes(F.prod(step.output_shape), self.bpe) * b,
-            pooling_ops=step.pooling_ops * b, rf=rf, attrs=step.attrs,
+            pooling_ops=step.pooling_ops * b, rf=_summary(rf), attrs=step.attrs, fields=rf,
         )
         self.rows.append(row)
         p, m, o, a, q = self.cumulative[-1]
@@ -141,7 +142,7 @@ class _Walker:
             if target[0] < state.shape[0]:
                 raise AnalysisError("a zero-padding shortcut cannot reduce channels", _where(layer, path))
             # ResNet option A: x[:, :, ::s, ::s] then zero channels; no parameters, no arithmetic.
-            windows = tuple(Window(1, float(s), 0) for s in strides)
+            windows = tuple(Window(1, s, 0) for s in strides)
             out = self.emit(f"{scope}.zeropad", "zeropad", depth + 1, state,
                             Step(target, windows=windows, attrs={"stride": strides[0] if len(set(strides)) == 1 else strides}))
         else:
@@ -182,24 +183,24 @@ def _advance(rf: RF, step: Step) -> RF:
         return rf
     if len(step.windows) != len(rf):
         return None
-    return tuple(F.receptive_field_step(size, jump, start, kernel=w.kernel, stride=w.stride,
-                                        pad_low=w.pad_low, dilation=w.dilation)
-                 for (size, jump, start), w in zip(rf, step.windows))
+    fields = tuple(through(f, w) for f, w in zip(rf, step.windows))
+    return None if any(f is None for f in fields) else fields  # type: ignore[return-value]
 
 
 def _merge_rf(rfs: list[RF]) -> RF:
-    """Branches see the union of their fields: the largest size per axis, the first branch's grid."""
+    """A sum or concatenation depends on what any of its branches depends on."""
     if any(r is None for r in rfs) or len({len(r) for r in rfs}) != 1:  # type: ignore[arg-type]
         return None
-    merged = []
-    for axis in zip(*rfs):  # type: ignore[misc]
-        biggest = max(axis, key=lambda t: t[0])
-        merged.append(biggest)
-    return tuple(merged)
+    fields = tuple(union(list(axis)) for axis in zip(*rfs))  # type: ignore[misc]
+    return None if any(f is None for f in fields) else fields  # type: ignore[return-value]
+
+
+def _summary(rf: RF) -> tuple[tuple[float, float, float], ...] | None:
+    return None if rf is None else tuple(f.summary() for f in rf)
 
 
 def _sizes(rf: RF) -> tuple[int, ...] | None:
-    return None if rf is None else tuple(int(-(-s // 1)) for s, _, _ in rf)
+    return None if rf is None else tuple(f.size for f in rf)
 
 
 def _where(layer: Any, path: str) -> Location:
@@ -221,7 +222,7 @@ def analyze(spec: Spec, *, batch_size: int = 1, dtype: str = "float32") -> Analy
         raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPE_BYTES)}")
     walker = _Walker(batch_size, DTYPE_BYTES[dtype])
     spatial = len(spec.input_shape) - 1
-    rf0: RF = tuple((1.0, 1.0, 0.5) for _ in range(spatial))
+    rf0: RF = tuple(INPUT for _ in range(spatial))
     end = walker.run(spec.layers, "", 0, _State(tuple(spec.input_shape), rf0))
     rows = tuple(walker.rows)
     return Analysis(name=spec.name, input_shape=tuple(spec.input_shape), output_shape=end.shape,

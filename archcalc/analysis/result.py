@@ -27,7 +27,9 @@ class LayerRow:
 
     ``rf`` holds the receptive field per spatial axis as ``(size, jump, start)`` in input pixels
     (``None`` once the tensor has been flattened); ``receptive_field``, ``jump`` and ``start``
-    unpack it.
+    unpack it. ``size`` is the largest field over all output positions (padding counted),
+    ``jump`` the input pixels per output step, ``start`` the centre of output 0's field; ``fields``
+    holds the exact per-position fields (:class:`archcalc.analysis.field.Field`, one per axis).
     """
 
     name: str
@@ -42,6 +44,7 @@ class LayerRow:
     pooling_ops: int = 0
     rf: tuple[tuple[float, float, float], ...] | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
+    fields: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
     def seed_flops(self) -> int:
@@ -49,7 +52,7 @@ class LayerRow:
 
     @property
     def receptive_field(self) -> tuple[int, ...] | None:
-        return None if self.rf is None else tuple(int(-(-size // 1)) for size, _, _ in self.rf)
+        return None if self.rf is None else tuple(int(size) for size, _, _ in self.rf)
 
     @property
     def jump(self) -> tuple[float, ...] | None:

@@ -19,18 +19,9 @@ from .. import formulas as F
 from ..geometry import ShapeError, conv_channels, per_axis, resolve_padding
 from ..registry import kind_registrar
 from ..spec import layers as L
+from .field import AxisMap, Ratio, Transposed, Window
 
 MAX_DIM = 2**31 - 1
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """How one spatial axis's receptive field moves through a layer."""
-
-    kernel: int
-    stride: float
-    pad_low: int
-    dilation: int = 1
 
 
 @dataclass(slots=True)
@@ -40,7 +31,7 @@ class Step:
     macs: int = 0
     ops: int = 0
     pooling_ops: int = 0
-    windows: tuple[Window, ...] | None = None  # None: receptive field unchanged
+    windows: tuple[AxisMap, ...] | None = None  # which inputs each output reads, per axis; None: unchanged
     flattens: bool = False  # after this, every output sees the whole input
     attrs: dict[str, Any] = field(default_factory=dict)
 
@@ -88,7 +79,7 @@ def _window_out(spatial, kernel, stride, pads, dilation, ceil_mode, what) -> tup
 
 
 def _windows(kernel, stride, pads, dilation) -> tuple[Window, ...]:
-    return tuple(Window(k, float(s), p[0], d) for k, s, p, d in zip(kernel, stride, pads, dilation))
+    return tuple(Window(k, s, p[0], d) for k, s, p, d in zip(kernel, stride, pads, dilation))
 
 
 def _show_pad(pads: tuple[tuple[int, int], ...]) -> Any:
@@ -148,9 +139,7 @@ def _conv_transpose(layer: L.ConvTranspose, shape: tuple[int, ...]) -> Step:
             raise ShapeError(f"padding {p} leaves no output (size {o})")
         out_spatial.append(o)
     out_shape = _check_size((c_out, *out_spatial))
-    # NB: a transposed conv's field is modelled as a stride-1/s window of ceil(k/s) inputs.
-    windows = tuple(Window(-(-d * (k - 1) // st) + 1, 1 / st, 0, 1)
-                    for k, st, d in zip(kernel, stride, dilation))
+    windows = tuple(Transposed(k, st, p, d) for k, st, p, d in zip(kernel, stride, padding, dilation))
     return Step(
         output_shape=out_shape,
         params=F.conv_params(c_out, c_in, kernel, groups=groups, bias=False) + (c_out if layer.bias else 0),
@@ -184,10 +173,9 @@ def _pool(layer: L.MaxPool | L.AvgPool, shape: tuple[int, ...]) -> Step:
 
 def _adaptive(shape: tuple[int, ...], out_sizes: tuple[int, ...]) -> Step:
     spatial = shape[1:]
-    out_shape = (shape[0], *out_sizes)
+    out_shape = _check_size((shape[0], *out_sizes))
     pool = F.adaptive_pool_ops(shape[0], spatial, out_sizes)
-    # NB: adaptive windows vary in size; the field uses the largest window and the mean stride.
-    windows = tuple(Window(-(-s // o) + (1 if s % o else 0), s / o, 0) for s, o in zip(spatial, out_sizes))
+    windows = tuple(Ratio(s, o, "adaptive") for s, o in zip(spatial, out_sizes))
     return Step(out_shape, ops=pool, pooling_ops=pool, windows=windows, attrs={"output_size": _show(out_sizes)})
 
 
@@ -201,7 +189,7 @@ def _adaptive_pool(layer: L.AdaptiveAvgPool | L.AdaptiveMaxPool, shape: tuple[in
 def _global_pool(layer: L.GlobalAvgPool, shape: tuple[int, ...]) -> Step:
     spatial = _spatial(shape, "global_avgpool")
     step = _adaptive(shape, (1,) * len(spatial))
-    step.windows = tuple(Window(s, float(s), 0) for s in spatial)
+    step.windows = tuple(Window(s, s, 0) for s in spatial)
     step.attrs = {"kernel": _show(spatial)}
     return step
 
@@ -260,8 +248,9 @@ def _upsample(layer: L.Upsample, shape: tuple[int, ...]) -> Step:
     else:
         out_spatial = tuple(s * f for s, f in zip(spatial, _axes(layer.scale, n, "scale")))
     out_shape = _check_size((shape[0], *out_spatial))
-    # NB: upsampling refines the grid (jump / factor) without widening the field.
-    windows = tuple(Window(1, s / o, 0) for s, o in zip(spatial, out_spatial))
+    # nearest reads one input per axis, (bi/tri)linear two neighbours (see formulas.linear_reads)
+    mode = "nearest" if layer.mode == "nearest" else "linear"
+    windows = tuple(Ratio(s, o, mode) for s, o in zip(spatial, out_spatial))
     return Step(out_shape, ops=F.upsample_ops(F.prod(out_shape), layer.mode, n), windows=windows,
                 attrs={"mode": layer.mode})
 
@@ -299,5 +288,5 @@ def _crop(layer: L.Crop, shape: tuple[int, ...]) -> Step:
         if c > s:
             raise ShapeError(f"cannot crop {s} to {c} along spatial axis {axis}")
     # NB: a centre crop keeps the grid; the first output pixel moves by (s - c) // 2 inputs.
-    windows = tuple(Window(1, 1.0, -((s - c) // 2)) for s, c in zip(spatial, size))
+    windows = tuple(Window(1, 1, -((s - c) // 2)) for s, c in zip(spatial, size))
     return Step((shape[0], *size), windows=windows, attrs={"size": _show(size)})
