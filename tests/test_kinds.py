@@ -163,3 +163,43 @@ def test_crop_and_split_errors():
         archcalc.analyze(_spec({"type": "crop", "size": 8}, [2, 6, 6]))
     with pytest.raises(AnalysisError, match="do not split"):
         archcalc.analyze(_spec({"type": "channel_split", "parts": 3}, [8, 6, 6]))
+
+
+def test_concat_row_input_shows_the_joined_branches():
+    from archcalc.render.table import render_report
+
+    entry = {"type": "concat", "branches": [[], [{"type": "conv", "out": 2, "kernel": 1}],
+                                            [{"type": "conv", "out": 8, "kernel": 3, "padding": 1}]]}
+    analysis = archcalc.analyze(_spec(entry, [4, 3, 3]))
+    row = analysis.layers[-1]
+    assert row.type == "concat" and row.attrs["branches"] == [4, 2, 8]
+    assert row.output_shape == (14, 3, 3)  # 4 + 2 + 8 channels
+    line = next(line for line in render_report(analysis).splitlines() if ".concat" in line)
+    assert "(4+2+8)x3x3" in line.split()
+
+
+def test_conv_pool_chains_keep_the_classic_receptive_field_recurrence():
+    """Convolutions and pools: every output's field has the same size, and archcalc's (size, jump,
+    start) is Araujo et al.'s recurrence r += d(k-1)*j, start += (d(k-1)/2 - pad)*j, j *= s."""
+    import json
+    import random
+
+    rng = random.Random(7)
+    for _ in range(60):
+        layers, r, j, start = [], 1, 1, 0.5
+        for _ in range(rng.randint(1, 5)):
+            k, s, d = rng.randint(1, 5), rng.randint(1, 3), rng.randint(1, 2)
+            if rng.random() < 0.5:
+                p = rng.randint(0, k)
+                layers.append({"type": "conv", "out": 1, "kernel": k, "stride": s, "padding": p, "dilation": d})
+            else:
+                d, p = 1, rng.randint(0, k // 2)
+                layers.append({"type": rng.choice(["maxpool", "avgpool"]), "kernel": k, "stride": s, "padding": p})
+            r, start, j = r + d * (k - 1) * j, start + (d * (k - 1) / 2 - p) * j, j * s
+        try:
+            analysis = archcalc.analyze(parse_spec(json.dumps({"name": "c", "input": [1, 400], "layers": layers})))
+        except archcalc.AnalysisError:
+            continue
+        row = analysis.layers[-1]
+        assert row.rf == ((r, j, start),), layers
+        assert row.fields[0].period == 1  # one field shape for every output position

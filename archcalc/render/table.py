@@ -85,7 +85,7 @@ def _default_columns(conv: Convention, raw: bool) -> list[tuple[str, Callable[[R
     return [
         ("Layer", lambda r: r.name, "l"),
         ("Type", lambda r: r.type, "l"),
-        ("Input", lambda r: shape_text(r.input_shape), "l"),
+        ("Input", _input_text, "l"),
         ("Output", lambda r: shape_text(r.output_shape), "l"),
         ("Params", lambda r: count(r.params), "r"),
         (HEADLINE_LABELS[conv], lambda r: count(headline_count(conv, macs=r.macs, pooling_ops=r.pooling_ops)), "r"),
@@ -93,6 +93,21 @@ def _default_columns(conv: Convention, raw: bool) -> list[tuple[str, Callable[[R
         ("Memory", lambda r: size(r.activation_bytes), "r"),
         ("RF", lambda r: "x".join(map(str, r.receptive_field)) if r.receptive_field else "-", "r"),
     ]
+
+
+def _joined(r: Row) -> list[int] | None:
+    """The channels a concat row joins (its branches' outputs), else None."""
+    if isinstance(r, LayerRow) and r.type == "concat" and r.attrs.get("branches"):
+        return list(r.attrs["branches"])
+    return None
+
+
+def _input_text(r: Row) -> str:
+    """The input shape; a concat row shows what it joins: ``(16+24+8+16)x32x32``."""
+    joined = _joined(r)
+    if joined is None:
+        return shape_text(r.input_shape)
+    return "x".join(["(" + "+".join(map(str, joined)) + ")", *map(str, r.input_shape[1:])])
 
 
 def _hw(shape: tuple[int, ...]) -> str:
@@ -119,7 +134,7 @@ def _seed_columns(raw: bool) -> list[tuple[str, Callable[[Row], Any], str]]:
 
     return [
         ("Layer", lambda r: r.name, "l"),
-        ("C_in", lambda r: r.input_shape[0], "r"),
+        ("C_in", lambda r: r.input_shape[0] if _joined(r) is None else "+".join(map(str, _joined(r))), "r"),
         ("H/W", lambda r: _hw(r.input_shape), "r"),
         ("Filters", attr("filters"), "r"),
         ("K", attr("kernel"), "r"),
