@@ -394,7 +394,7 @@ def test_zoo_specs_match_their_references(path):
 
 
 @pytest.mark.parametrize("references, message", [
-    ("tolerance: {params: .nan}\n  totals: {params: 762}", "a tolerance is a finite number (got nan)"),
+    ("tolerance: {params: .nan}\n  totals: {params: 762}", "(got nan)"),  # refused by the schema or the checker
     ("tolerance: {params: 1.0e+999}\n  totals: {params: 762}", "a tolerance is a finite number (got inf)"),
     ("totals: {params: 1.0e+999}", "cannot read the printed figure: out of range"),
     ("totals: {params: .nan}", "cannot read the printed figure"),
