@@ -7,6 +7,11 @@
 
 The static path (load, analyze, render tables) never imports torch or matplotlib;
 :func:`build_model` imports torch when called.
+
+:func:`load_spec` and :func:`parse_spec` raise only :class:`SpecError` /
+:class:`AnalysisError` (both :class:`ArchcalcError`), whose ``location`` names the file and,
+where the problem is in the text, the line and field path. ``extends:`` in text given to
+:func:`parse_spec` resolves against the current directory; pass ``extends_root=`` to confine it.
 """
 
 from __future__ import annotations

@@ -2,13 +2,37 @@
 
 The CLI turns any :class:`ArchcalcError` into one readable message and exit status 2;
 nothing else in the library prints.
+
+Text that came from the user (field names, values, layer names, file names) can hold terminal
+control characters; every message, hint and location is passed through :func:`escape_controls`,
+so an error can neither colour the terminal nor forge a line of output. Messages never contain
+a raw newline; ``__str__`` adds the hint's own line.
 """
 
 from __future__ import annotations
 
-__all__ = ["ArchcalcError", "SpecError", "AnalysisError", "OutputError", "Location"]
+__all__ = ["ArchcalcError", "SpecError", "AnalysisError", "OutputError", "Location", "escape_controls"]
 
+import re
 from dataclasses import dataclass
+
+# C0 and C1 controls (newline and tab included), DEL, Unicode line/paragraph separators and the
+# bidirectional overrides/isolates (text that displays in another order than it reads)
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    ch = match.group()
+    return _NAMED.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with control characters written as escapes (``\\x1b``, ``\\n``, ``\\u2028``).
+
+    Idempotent (an escape is plain printable text), so messages can be re-wrapped safely.
+    """
+    return _CONTROLS.sub(_escape_one, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,12 +46,12 @@ class Location:
     via: str | None = None  # how an expanded node got there, e.g. "block 'bottleneck' used at line 37"
 
     def prefix(self) -> str:
-        where = self.file or "<spec>"
+        where = escape_controls(self.file or "<spec>")
         if self.line is not None:
             where += f":{self.line}"
         parts = [where]
         if self.path:
-            parts.append(self.path)
+            parts.append(escape_controls(self.path))
         return ": ".join(parts)
 
     def suffix(self) -> str:
@@ -36,7 +60,7 @@ class Location:
             bits.append(f"layer {self.layer}")
         if self.via:
             bits.append(self.via)
-        return f" ({'; '.join(bits)})" if bits else ""
+        return escape_controls(f" ({'; '.join(bits)})") if bits else ""
 
 
 class ArchcalcError(Exception):
@@ -45,10 +69,11 @@ class ArchcalcError(Exception):
     exit_code = 2
 
     def __init__(self, message: str, location: Location | None = None, *, hint: str | None = None):
+        message = escape_controls(str(message))
         super().__init__(message)
         self.message = message
         self.location = location or Location()
-        self.hint = hint
+        self.hint = escape_controls(hint) if hint is not None else None
 
     def __str__(self) -> str:
         loc = self.location

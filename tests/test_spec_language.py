@@ -210,3 +210,110 @@ def test_analyze_rejects_bad_arguments():
         archcalc.analyze(s, batch_size=0)
     with pytest.raises(ValueError, match="dtype"):
         archcalc.analyze(s, dtype="float13")
+
+
+# --------------------------------------------------------------------------- extends: where it may read
+
+TINY = "name: tiny\ninput: [3, 8, 8]\nparams: {out: 4}\nlayers:\n  - {type: conv, out: $out, kernel: 3}\n"
+
+
+@pytest.fixture
+def extends_tree(tmp_path: Path) -> Path:
+    """root/specs/base.yaml, root/specs/sub/base2.yaml, root/outside.yaml, root/specs/link.yaml -> outside."""
+    specs = tmp_path / "specs"
+    (specs / "sub").mkdir(parents=True)
+    (specs / "base.yaml").write_text(TINY)
+    (specs / "sub" / "base2.yaml").write_text("extends: ../base.yaml\nname: base2\n")
+    (tmp_path / "outside.yaml").write_text(TINY)
+    (specs / "link.yaml").symlink_to(tmp_path / "outside.yaml")
+    return specs
+
+
+def test_parse_spec_extends_resolves_against_cwd(extends_tree: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(extends_tree)
+    assert parse_spec("extends: sub/base2.yaml\nname: v\n").input_shape == (3, 8, 8)
+    # without extends_root, an absolute path or one leaving the folder is followed (documented)
+    assert parse_spec(f"extends: {extends_tree.parent / 'outside.yaml'}\nname: v\n").name == "v"
+    assert parse_spec("extends: ../outside.yaml\nname: v\n").name == "v"
+
+
+@pytest.mark.parametrize("target", ["base.yaml", "sub/base2.yaml", "./sub/../base.yaml"])
+def test_extends_root_allows_paths_inside(extends_tree: Path, target: str):
+    spec_ = parse_spec(f"extends: {target}\nname: v\nparams: {{out: 6}}\n", extends_root=extends_tree)
+    assert archcalc.analyze(spec_).output_shape == (6, 6, 6)
+
+
+@pytest.mark.parametrize("target, message", [
+    ("ABS", "'extends' names the absolute path {abs!r}; only paths inside {root} are allowed here"),
+    ("../outside.yaml", "'extends' names '../outside.yaml', which leads outside {root}"),
+    ("sub/../../outside.yaml", "'extends' names 'sub/../../outside.yaml', which leads outside {root}"),
+    ("link.yaml", "'extends' names 'link.yaml', which leads outside {root}"),
+], ids=["absolute", "dotdot", "dotdot_inside", "symlink"])
+def test_extends_root_refuses_paths_leaving_it(extends_tree: Path, target: str, message: str):
+    absolute = str(extends_tree.parent / "outside.yaml")
+    text = f"name: v\nextends: {absolute if target == 'ABS' else target}\n"
+    with pytest.raises(SpecError) as info:
+        parse_spec(text, filename="v.yaml", extends_root=extends_tree)
+    assert str(info.value) == "v.yaml:2: extends: " + message.format(abs=absolute, root=extends_tree.resolve())
+
+
+def test_extends_root_applies_to_the_whole_chain(extends_tree: Path):
+    (extends_tree / "sub" / "escape.yaml").write_text("extends: ../../outside.yaml\nname: e\n")
+    (extends_tree / "v.yaml").write_text("extends: sub/escape.yaml\nname: v\n")
+    assert archcalc.load_spec(extends_tree / "v.yaml").name == "v"  # no root: followed
+    with pytest.raises(SpecError) as info:
+        archcalc.load_spec(extends_tree / "v.yaml", extends_root=extends_tree)
+    assert info.value.location.file == str(extends_tree / "sub" / "escape.yaml")
+    assert info.value.location.line == 1 and "leads outside" in info.value.message
+
+
+def test_variant_locations_name_the_file_each_line_belongs_to(extends_tree: Path):
+    variant = extends_tree / "v.yaml"
+    variant.write_text("# comment\nextends: base.yaml\nname: v\nparams:\n  out: 5\n")
+    loaded = archcalc.load_spec(variant)
+    assert loaded.layers[0]._origin.location().file == str(extends_tree / "base.yaml")  # the layer is the base's
+    from archcalc.spec.load import _load_with_extends
+
+    raw = _load_with_extends(variant, chain=[], root=None)
+    assert (raw.location("params").file, raw.location("params").line) == (str(variant), 4)
+    assert (raw.location("layers").file, raw.location("layers").line) == (str(extends_tree / "base.yaml"), 4)
+    assert (raw["params"].location("out").file, raw["params"].location("out").line) == (str(variant), 5)
+    assert raw.location().file == str(variant)
+
+
+# --------------------------------------------------------------------------- command-line values
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a=" + "[" * 3000, "YAML syntax"),
+    ("a=" + "[" * 150 + "]" * 150, "YAML nesting is deeper than 100 levels"),
+    ("a=!!float x", "!!float 'x' cannot be read as a number"),
+    ("a=!!python/name:os.system", "YAML tag '!!python/name:os.system' is not allowed"),
+    ("a", "expected NAME=VALUE pairs"),
+])
+def test_parse_assignments_refuses_cleanly(text: str, message: str):
+    from archcalc.commands.common import parse_assignments
+
+    with pytest.raises(SpecError) as info:
+        parse_assignments(text, "--param")
+    assert info.value.message.startswith("--param: ") and message in info.value.message
+    assert len(info.value.message) < 300  # a long value is shortened, not echoed whole
+
+
+def test_parse_assignments_values():
+    from archcalc.commands.common import parse_assignments
+
+    assert parse_assignments("width=1.1, depth=2,resolution=240,bn=true,day=2012-01-01", "--scale") == {
+        "width": 1.1, "depth": 2, "resolution": 240, "bn": True, "day": "2012-01-01"}
+
+
+def test_validate_defaults_to_specs_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
+    from archcalc.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate"]) == 2
+    assert capsys.readouterr().err == "archcalc: error: no specs given and there is no specs/ directory here\n"
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "tiny.yaml").write_text(TINY)
+    assert main(["validate"]) == 0
+    assert capsys.readouterr().out == "ok  specs/tiny.yaml  (1 layers, output [4, 6, 6])\n"

@@ -8,24 +8,27 @@ import argparse
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import yaml
-
 from ..errors import SpecError
 from ..fileio import write_output
 from ..spec import Spec, load_spec
+from ..yamlio import loads_yaml
 
 
 def parse_assignments(text: str, what: str) -> dict[str, Any]:
-    """``"width=1.1,depth=1.2"`` -> ``{"width": 1.1, "depth": 1.2}`` (values as YAML scalars)."""
+    """``"width=1.1,depth=1.2"`` -> ``{"width": 1.1, "depth": 1.2}`` (values as YAML scalars).
+
+    Values are read by the spec loader's YAML reader: plain data only, bounded nesting.
+    """
     out: dict[str, Any] = {}
     for item in filter(None, (p.strip() for p in text.split(","))):
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise SpecError(f"{what}: expected NAME=VALUE pairs separated by commas, got {item!r}")
         try:
-            out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError:
-            raise SpecError(f"{what}: cannot read the value of {key!r}: {value!r}") from None
+            out[key.strip()] = loads_yaml(value, what)
+        except SpecError as exc:
+            shown = value if len(value) <= 60 else value[:40] + f"... ({len(value):,} characters)"
+            raise SpecError(f"{what}: cannot read the value of {key.strip()!r}: {shown!r} ({exc.message})") from None
     return out
 
 

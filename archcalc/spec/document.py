@@ -16,6 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 Quantity = Literal["output_shape", "activation_bytes", "params", "macs", "ops", "seed_flops", "flops"]
 QUANTITIES: tuple[str, ...] = Quantity.__args__  # type: ignore[attr-defined]
 
+# Strict numbers: YAML's true/false and quoted "3" are not numbers (pydantic's lax mode would take
+# true as 1); an integer is still accepted where a float is expected.
+Int = Annotated[int, Field(strict=True)]
+Float = Annotated[float, Field(strict=True)]
+Count = Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)]
+
 Unit = Literal["1", "B", "K", "M", "G", "T", "Ki", "Mi", "Gi", "KB", "MB", "GB", "KiB", "MiB", "GiB"]
 UNITS: dict[str, int] = {
     "1": 1, "B": 1,
@@ -46,13 +52,15 @@ class BlockDef(_Strict):
 class Scale(_Strict):
     """Compound scaling (EfficientNet): multiply widths and depths, set the input resolution."""
 
-    width: float = Field(default=1.0, gt=0, le=16)
-    depth: float = Field(default=1.0, gt=0, le=16)
-    resolution: int | list[int] | None = Field(default=None, description="New input size (all spatial axes, or one per axis).")
-    divisor: int = Field(default=8, ge=1, description="Channel counts are rounded to multiples of this.")
+    width: Float = Field(default=1.0, gt=0, le=16)
+    depth: Float = Field(default=1.0, gt=0, le=16)
+    resolution: Count | Annotated[list[Count], Field(min_length=1, max_length=3)] | None = Field(
+        default=None, description="New input size (all spatial axes, or one per axis), a positive integer.")
+    divisor: Annotated[int, Field(strict=True, ge=1, le=2**16)] = Field(
+        default=8, description="Channel counts are rounded to multiples of this.")
 
 
-Figure = Union[float, int, list[int]]
+Figure = Union[Int, Float, list[Int]]
 
 
 class ConventionEntry(_Strict):
@@ -84,7 +92,7 @@ class ReferenceSet(_Strict):
     source: str = Field(description="Seed file and table, or paper and section.")
     note: str | None = None
     units: dict[Quantity, Unit] = Field(default_factory=dict)
-    tolerance: dict[Quantity, float] = Field(
+    tolerance: dict[Quantity, Annotated[float, Field(strict=True, ge=0)]] = Field(
         default_factory=dict,
         description="Allowed |printed - computed| in printed units; default: half the last printed digit.")
     rows: dict[str, dict[Quantity, Figure]] = Field(
@@ -100,10 +108,10 @@ class Accuracy(_Strict):
     """A published accuracy figure (percent)."""
 
     dataset: str = "ImageNet"
-    top1: float | None = Field(default=None, ge=0, le=100)
-    top5: float | None = Field(default=None, ge=0, le=100)
-    top1_error: float | None = Field(default=None, ge=0, le=100)
-    top5_error: float | None = Field(default=None, ge=0, le=100)
+    top1: Float | None = Field(default=None, ge=0, le=100)
+    top5: Float | None = Field(default=None, ge=0, le=100)
+    top1_error: Float | None = Field(default=None, ge=0, le=100)
+    top5_error: Float | None = Field(default=None, ge=0, le=100)
     protocol: str | None = Field(default=None, description="e.g. 'single 224 crop', '10-crop'.")
     source: str
 
@@ -121,11 +129,11 @@ class SpecDocument(_Strict):
     description: str | None = None
     source: str | None = Field(default=None, description="The paper or table the spec transcribes.")
     family: str | None = Field(default=None, description="Model family for plots and filters (ResNet, VGG...).")
-    year: int | None = None
+    year: Int | None = None
     notes: list[str] = Field(default_factory=list)
     reference_model: str | None = Field(
         default=None, description="Reference implementation reproduced exactly, e.g. torchvision.models.resnet50.")
-    input: Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(min_length=1, max_length=4)] = Field(
+    input: Annotated[list[Count], Field(min_length=1, max_length=4)] = Field(
         description="Input shape without the batch: [C, H, W] (images), [C, L] (1-D), [C, D, H, W] "
                     "(video/volumes), or [features].")
     params: dict[str, Any] = Field(default_factory=dict, description="Spec-wide $variables (variants override them).")

@@ -9,14 +9,16 @@ from __future__ import annotations
 __all__ = ["Spec", "load_spec", "parse_spec"]
 
 import difflib
-from dataclasses import dataclass, field
+import os
+import stat
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ..errors import Location, SpecError
-from ..yamlio import Node, Seq, join_path, load_yaml, loads_yaml
+from ..errors import ArchcalcError, Location, SpecError
+from ..yamlio import MAX_FILE_BYTES, Node, Seq, join_path, load_yaml, loads_yaml
 from .document import Accuracy, ReferenceSet, Scale, SpecDocument
 from .expand import expand_layers
 from .layers import LAYER_KINDS, Branch, Concat, Layer, LayerList, Residual, Sequential, Side
@@ -73,58 +75,140 @@ def iter_layers(layers: Any, scope: str) -> Iterator[tuple[str, Any]]:
 
 
 def load_spec(path: str | Path, *, params: dict[str, Any] | None = None,
-              scale: Scale | dict[str, Any] | None = None) -> Spec:
+              scale: Scale | dict[str, Any] | None = None, extends_root: str | Path | None = None) -> Spec:
     """Load and validate the spec at ``path``.
 
     ``params`` override the spec's ``params:`` (variants from the command line); ``scale``
-    applies compound scaling on top of the spec's own ``scale:``.
+    applies compound scaling on top of the spec's own ``scale:``. ``extends:`` paths are relative
+    to the folder of the spec that names them; absolute paths are followed too, unless
+    ``extends_root`` is given: then every ``extends:`` in the chain must stay inside that folder
+    (no absolute path, no ``..`` or symbolic link that leaves it).
+
+    Every failure is an :class:`~archcalc.errors.ArchcalcError` naming the file (and, where the
+    problem is in the text, the line).
     """
     path = Path(path)
-    raw = _load_with_extends(path, chain=[])
-    return _build(raw, path=path, params=params, scale=scale)
+    root = _extends_root(extends_root)
+    with _located(str(path)):
+        raw = _load_with_extends(path, chain=[], root=root)
+        return _build(raw, path=path, params=params, scale=scale)
 
 
 def parse_spec(text: str, *, filename: str = "<string>", params: dict[str, Any] | None = None,
-               scale: Scale | dict[str, Any] | None = None) -> Spec:
-    """Like :func:`load_spec` for YAML text (``extends`` is resolved against the cwd)."""
-    raw = loads_yaml(text, filename)
-    if not isinstance(raw, Node):
-        raise SpecError("a spec is a YAML mapping with at least 'name', 'input' and 'layers'", Location(filename, 1))
-    if "extends" in raw:
-        raw = _merge_extends(raw, Path.cwd(), chain=[filename])
-    return _build(raw, path=None, params=params, scale=scale)
+               scale: Scale | dict[str, Any] | None = None, extends_root: str | Path | None = None) -> Spec:
+    """Like :func:`load_spec` for YAML ``text``; ``filename`` is the name its errors show.
+
+    ``extends:`` in ``text`` is resolved against the *current directory*, and absolute paths are
+    followed: text from an untrusted source can make archcalc read any spec file the process can
+    read. Pass ``extends_root`` to resolve ``extends:`` against that folder instead and refuse any
+    path that leaves it (absolute, ``..``, or a symbolic link pointing out).
+    """
+    root = _extends_root(extends_root)
+    with _located(filename):
+        if not isinstance(text, str):
+            raise SpecError(f"parse_spec needs the YAML text as a str, got {type(text).__name__}", Location(filename))
+        if len(text) > MAX_FILE_BYTES:
+            raise SpecError(f"text is longer than {MAX_FILE_BYTES:,} characters, the limit for a spec",
+                            Location(filename, 1))
+        raw = loads_yaml(text, filename)
+        if not isinstance(raw, Node):
+            raise SpecError("a spec is a YAML mapping with at least 'name', 'input' and 'layers'",
+                            Location(filename, 1))
+        if "extends" in raw:
+            raw = _merge_extends(raw, root if root is not None else Path.cwd(), chain=[filename], root=root)
+        return _build(raw, path=None, params=params, scale=scale)
+
+
+class _located:
+    """Context manager: errors leave with the spec's file name, a RecursionError as a clean error."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        if isinstance(exc, ArchcalcError) and exc.location.file is None:
+            raise type(exc)(exc.message, replace(exc.location, file=self.file), hint=exc.hint) from None
+        if isinstance(exc, RecursionError):
+            raise SpecError("the spec nests too deeply to analyze (layers inside layers, or blocks "
+                            "using blocks, hundreds of levels deep)", Location(self.file, 1)) from None
+        return False
 
 
 # --------------------------------------------------------------------------- extends
 
 
-def _load_with_extends(path: Path, chain: list[str]) -> Node:
+def _extends_root(root: str | Path | None) -> Path | None:
+    if root is None:
+        return None
+    try:
+        resolved = Path(root).resolve()
+    except (OSError, ValueError, TypeError) as exc:
+        raise SpecError(f"extends_root {str(root)[:80]!r} is not a usable folder ({exc})") from None
+    if not resolved.is_dir():
+        raise SpecError(f"extends_root {str(root)[:80]!r} is not a folder")
+    return resolved
+
+
+def _load_with_extends(path: Path, chain: list[str], root: Path | None) -> Node:
     raw = load_yaml(path)
     if not isinstance(raw, Node):
         raise SpecError("a spec is a YAML mapping with at least 'name', 'input' and 'layers'", Location(str(path), 1))
     if "extends" in raw:
-        raw = _merge_extends(raw, path.parent, chain + [str(path.resolve())])
+        raw = _merge_extends(raw, path.parent, chain + [str(path.resolve())], root)
     return raw
 
 
-def _merge_extends(child: Node, base_dir: Path, chain: list[str]) -> Node:
+def _shown(target: str) -> str:
+    return repr(target) if len(target) <= 80 else f"{target[:60]!r}... ({len(target):,} characters)"
+
+
+def _resolve_extends(child: Node, base_dir: Path, root: Path | None) -> Path:
+    """The file ``child``'s ``extends:`` names: a regular file, inside ``root`` when one is given."""
     target = child["extends"]
-    if not isinstance(target, str):
-        raise SpecError("'extends' must be a relative path to another spec", child.location("extends"))
-    base_path = (base_dir / target)
+    where = child.location("extends")
+    if not isinstance(target, str) or not target.strip():
+        raise SpecError("'extends' must be the path of another spec, relative to this one", where)
+    if "\0" in target:
+        raise SpecError(f"'extends' names {_shown(target)}, which contains a NUL character", where)
+    if root is not None and Path(target).is_absolute():
+        raise SpecError(f"'extends' names the absolute path {_shown(target)}; only paths inside {root} are allowed "
+                        "here", where)
+    base_path = base_dir / target
+    try:
+        resolved = base_path.resolve()
+        if root is not None and not resolved.is_relative_to(root):
+            raise SpecError(f"'extends' names {_shown(target)}, which leads outside {root}", where)
+        info = os.stat(base_path)
+    except FileNotFoundError:
+        raise SpecError(f"'extends' names {_shown(target)}, which does not exist (looked in {base_dir})",
+                        where) from None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise SpecError(f"'extends' names {_shown(target)}, which cannot be opened ({reason})", where) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise SpecError(f"'extends' names {_shown(target)}, which is not a regular file", where)
+    return base_path
+
+
+def _merge_extends(child: Node, base_dir: Path, chain: list[str], root: Path | None) -> Node:
+    base_path = _resolve_extends(child, base_dir, root)
     if str(base_path.resolve()) in chain:
         raise SpecError(f"'extends' cycle: {' -> '.join(chain + [str(base_path)])}", child.location("extends"))
     if len(chain) > MAX_EXTENDS:
         raise SpecError("'extends' chain is too long", child.location("extends"))
-    if not base_path.is_file():
-        raise SpecError(f"'extends' names {target!r}, which does not exist (looked in {base_dir})",
-                        child.location("extends"))
-    base = _load_with_extends(base_path, chain)
-    merged = Node().copy_marks(base)
+    base = _load_with_extends(base_path, chain, root)
+    # the merged document is the child's; each key remembers the file its line belongs to
+    merged = Node().copy_marks(child)
+    merged.key_lines, merged.key_files = {}, {}
     for key, value in base.items():
         if key in ("references", "accuracy"):
             continue  # a variant's figures are its own
         merged[key] = value
+        merged.key_lines[key] = base.key_lines.get(key, base.line)
+        merged.key_files[key] = base.key_files.get(key, base.file)
     for key, value in child.items():
         if key == "extends":
             continue
@@ -132,11 +216,14 @@ def _merge_extends(child: Node, base_dir: Path, chain: list[str]) -> Node:
             combined = Node().copy_marks(merged[key])
             combined.update(merged[key])
             combined.update(value)
-            combined.key_lines.update(value.key_lines)
+            for inner in value:
+                combined.key_lines[inner] = value.key_lines.get(inner, value.line)
+                combined.key_files[inner] = value.key_files.get(inner, value.file)
             merged[key] = combined
         else:
             merged[key] = value
         merged.key_lines[key] = child.key_lines.get(key, child.line)
+        merged.key_files[key] = child.key_files.get(key, child.file)
     return merged
 
 
@@ -151,13 +238,15 @@ def _build(raw: Node, *, path: Path | None, params: dict[str, Any] | None,
         raise _translate(exc, raw, top_level=True) from None
     env = dict(doc.params)
     if params:
+        if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+            raise SpecError("params must be a mapping from parameter name to value", raw.location("params"))
         unknown = sorted(set(params) - set(doc.params))
         if unknown:
             known = ", ".join(sorted(doc.params)) or "none"
             raise SpecError(f"unknown spec parameter(s) {', '.join(unknown)} (this spec's params: {known})",
-                            Location(str(path) if path else None))
+                            raw.location("params") if "params" in raw else raw.location())
         env.update(params)
-    eff_scale = _combine_scale(doc.scale, scale)
+    eff_scale = _combine_scale(doc.scale, scale, raw)
     block_nodes = raw.get("blocks") or Node()
     layers_raw = raw["layers"]
     expanded = expand_layers(layers_raw, params=env, blocks=doc.blocks,
@@ -174,23 +263,43 @@ def _build(raw: Node, *, path: Path | None, params: dict[str, Any] | None,
         spatial = len(input_shape) - 1
         res_list = [res] * spatial if isinstance(res, int) else list(res)
         if len(res_list) != spatial:
-            raise SpecError(f"resolution needs {spatial} value(s) for input {list(input_shape)}",
-                            Location(str(path) if path else None, path=None))
+            raise SpecError(f"needs {spatial} value(s) for input {list(input_shape)} (one per spatial axis), got {len(res_list)}",
+                            _scale_location(raw, "resolution"))
         input_shape = (input_shape[0], *res_list)
     return Spec(name=doc.name, input_shape=input_shape, layers=tuple(layers), document=doc,
                 path=path, scale=eff_scale)
 
 
-def _combine_scale(own: Scale | None, extra: Scale | dict[str, Any] | None) -> Scale | None:
+def _scale_location(raw: Node, field_name: str) -> Location:
+    """Where a scale setting is written: the spec's own ``scale:``, else (a caller's scale) its input."""
+    node = raw.get("scale")
+    if isinstance(node, Node) and field_name in node:
+        return node.location(field_name)
+    loc = raw.location("input")
+    return replace(loc, path=f"scale.{field_name}")
+
+
+def _combine_scale(own: Scale | None, extra: Scale | dict[str, Any] | None, raw: Node) -> Scale | None:
     if extra is None:
         return own
-    values = own.model_dump() if own is not None else {}
+    if not isinstance(extra, (Scale, dict)):
+        raise SpecError(f"scale must be a mapping such as {{width: 1.1, depth: 1.2, resolution: 240}}, "
+                        f"got {type(extra).__name__}", _scale_location(raw, "width"))
+    values = own.model_dump(exclude_unset=True) if own is not None else {}
     values.update(extra.model_dump(exclude_unset=True) if isinstance(extra, Scale) else extra)
     try:
         return Scale.model_validate(values)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise SpecError(f"scale.{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        first = exc.errors(include_url=False)[0]
+        field_name = str(first["loc"][0]) if first["loc"] else "scale"
+        got = first.get("input")
+        shown = f" (got {got!r})" if not isinstance(got, (dict, list)) else ""
+        text = (_constraint_text(first) if first["type"] not in _TYPE_WORDS else "expected " + _TYPE_WORDS[first["type"]])
+        if first["type"] == "extra_forbidden":
+            text = f"unknown scale setting '{field_name}'; expected one of: {', '.join(Scale.model_fields)}"
+            shown = ""
+        loc = _scale_location(raw, field_name)
+        raise SpecError(f"{text}{shown}", replace(loc, path=f"scale.{field_name}")) from None
 
 
 def _attach_origins(models: list[Any], nodes: list[Any], scope: str) -> None:
