@@ -412,21 +412,30 @@ def write_tree(out_dir: str | Path, files: Mapping[str, str | bytes], *, force: 
         out.mkdir(exist_ok=True)
     except OSError as exc:
         raise _os_error(out, exc, "cannot create the folder") from None
-    for rel in to_write:
-        write_output(out / rel, wanted[rel], force=True, inputs=inputs, make_dirs=True)
-        result.written.append(rel)
-    for rel in to_remove:
-        try:
-            os.unlink(out / rel)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise _os_error(out / rel, exc, "cannot remove") from None
-        result.removed.append(rel)
-        _prune_empty(out, (out / rel).parent)
-    text = _manifest_text(new_manifest)
-    if _read_regular(manifest_path) != text.encode("utf-8"):
-        write_output(manifest_path, text, force=True)
+    # what the folder holds, kept true as files are written, so that the manifest written at the
+    # end (also after a failure half-way, a full disk say) lists exactly what archcalc wrote
+    state = {rel: digest for rel, digest in manifest.items() if rel in to_remove}
+    state.update({rel: new_manifest[rel] for rel in result.unchanged})
+    state.update({rel: manifest[rel] for rel in to_write if rel in manifest})
+    try:
+        for rel in to_write:
+            write_output(out / rel, wanted[rel], force=True, inputs=inputs, make_dirs=True)
+            state[rel] = new_manifest[rel]
+            result.written.append(rel)
+        for rel in to_remove:
+            try:
+                os.unlink(out / rel)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise _os_error(out / rel, exc, "cannot remove") from None
+            state.pop(rel, None)
+            result.removed.append(rel)
+            _prune_empty(out, (out / rel).parent)
+    finally:
+        text = _manifest_text(state)
+        if _read_regular(manifest_path) != text.encode("utf-8"):
+            write_output(manifest_path, text, force=True)
     return result
 
 

@@ -13,8 +13,8 @@ import archcalc
 from archcalc.cli import main
 from archcalc.render import render_report
 from archcalc.render.html import html_page, html_table
-from archcalc.render.site import (GENERATOR_PREFIX, MANAGED_DIRS, auto_depth, build_site, chart_engine,
-                                  stale_files)
+from archcalc.fileio import MANIFEST_NAME, content_hash, read_manifest
+from archcalc.render.site import GENERATOR_PREFIX, auto_depth, build_site, chart_engine, stale_files
 
 from conftest import ROOT, SPECS, zoo_specs
 
@@ -112,24 +112,29 @@ def test_auto_depth():
     assert auto_depth(archcalc.analyze(archcalc.load_spec(ALEXNET))) is None
 
 
-def test_report_all_writes_tree_and_removes_stale(tmp_path, capsys):
+def test_report_all_writes_tree_and_removes_only_its_own_stale_files(tmp_path, capsys):
     specs = tmp_path / "specs"
     specs.mkdir()
     for name in ("alexnet.yaml", "resnet18.yaml"):
         (specs / name).write_text((SPECS / name).read_text())
     out = tmp_path / "reports"
     (out / "specs").mkdir(parents=True)
-    (out / "specs" / "gone.md").write_text("old")
+    (out / "specs" / "my_notes.md").write_text("mine")  # a user's file: never touched
     (out / "bench").mkdir()
     (out / "bench" / "keep.json").write_text("{}")
     assert main(["report", "--all", str(specs), "-o", str(out)]) == 0
+    pages = [f"specs/{s}.{e}" for s in ("alexnet", "resnet18") for e in ("md", "html", "layers.svg", "roofline.svg")]
+    generated = ["README.md", "index.html", "charts/accuracy_macs.svg", "charts/accuracy_params.svg"] + pages
     names = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert names == sorted(["README.md", "index.html", "bench/keep.json", "charts/accuracy_macs.svg",
-                            "charts/accuracy_params.svg"]
-                           + [f"specs/{s}.{e}" for s in ("alexnet", "resnet18")
-                              for e in ("md", "html", "layers.svg", "roofline.svg")])
+    assert names == sorted(generated + ["bench/keep.json", "specs/my_notes.md", MANIFEST_NAME])
+    assert sorted(read_manifest(out)) == sorted(generated)
     readme = (out / "README.md").read_text()
     assert "[ResNet-18](specs/resnet18.md)" in readme and "69.76" in readme  # torchvision acc@1 69.758
+    (specs / "resnet18.yaml").unlink()  # its pages are stale now: archcalc wrote them, so they go
+    assert main(["report", "--all", str(specs), "-o", str(out)]) == 0
+    assert "4 stale removed" in capsys.readouterr().err
+    assert not any((out / p).exists() for p in pages if "resnet18" in p)
+    assert (out / "specs" / "my_notes.md").read_text() == "mine" and (out / "bench" / "keep.json").is_file()
     assert main(["report", "--all", str(specs), "-o", str(out)]) == 0
     assert "0 written" in capsys.readouterr().err
 
@@ -159,7 +164,19 @@ def test_reports_pages_are_current(regenerated):
         for ext in ("layers.svg", "roofline.svg"):
             assert (REPORTS / "specs" / f"{spec.stem}.{ext}").is_file(), hint
     expected = set(regenerated) | {f"specs/{s.stem}.{e}.svg" for s in zoo_specs() for e in ("layers", "roofline")}
-    assert not stale_files(REPORTS, {k: "" for k in expected}), hint
+    assert not stale_files(REPORTS, expected), hint
+
+
+def test_reports_manifest_is_current(regenerated):
+    """reports/.archcalc-manifest.json lists exactly the generated files, with their current hashes
+    (so the next regeneration may replace them, and touches nothing else, e.g. bench/)."""
+    hint = "reports/ manifest is stale: run `archcalc report --all specs/ -o reports/`"
+    manifest = read_manifest(REPORTS)
+    expected = set(regenerated) | {f"specs/{s.stem}.{e}.svg" for s in zoo_specs() for e in ("layers", "roofline")}
+    assert set(manifest) == expected, hint
+    differ = sorted(rel for rel, digest in manifest.items() if content_hash((REPORTS / rel).read_bytes()) != digest)
+    assert not differ, f"{hint} ({differ[:5]})"
+    assert not any(rel.startswith("bench/") for rel in manifest)
 
 
 def test_reports_charts_are_current(regenerated):
@@ -174,5 +191,5 @@ def test_reports_charts_are_current(regenerated):
 
 
 def test_reports_tree_layout():
-    assert set(MANAGED_DIRS) == {"specs", "charts"}
+    assert (REPORTS / MANIFEST_NAME).is_file()
     assert (REPORTS / "README.md").is_file() and (REPORTS / "index.html").is_file()

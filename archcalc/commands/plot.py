@@ -31,7 +31,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     def chart(name: str, help_text: str) -> argparse.ArgumentParser:
         c = kinds.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
-        c.add_argument("-o", "--output", metavar="FILE", required=True, help="image file: .png, .svg or .pdf")
+        c.add_argument("-o", "--output", metavar="FILE", required=True,
+                       help="image file: .png, .svg or .pdf (replaced atomically, keeping its mode; the folder "
+                            "must exist)")
+        c.add_argument("--force", action="store_true", help="replace a write-protected -o FILE")
         c.add_argument("--title", help="replace the chart's title")
         c.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show Python tracebacks")
         return c
@@ -89,10 +92,30 @@ def _floats(text: str) -> tuple[float, ...]:
 def run(args: argparse.Namespace) -> int:
     from ..plots.style import figure_bytes, figure_format
 
-    fmt = figure_format(args.output)  # fail before any work on a bad extension
+    from ..fileio import check_output
+
+    fmt = figure_format(args.output)  # fail before any work on a bad extension or an unwritable -o
+    inputs = _inputs(args)
+    check_output(args.output, force=args.force, inputs=inputs)
     fig = _CHARTS[args.chart](args)
-    emit(figure_bytes(fig, fmt), args.output)
+    emit(figure_bytes(fig, fmt), args.output, force=args.force, inputs=inputs)
     return 0
+
+
+def _inputs(args: argparse.Namespace) -> list[str]:
+    """The files named on the command line (never written over); the specs and results in a directory."""
+    named: list[str] = []
+    for attr in ("spec", "specs", "results", "bench"):
+        value = getattr(args, attr, None)
+        named.extend([value] if isinstance(value, str) else value or [])
+    out: list[str] = []
+    for item in named:
+        p = Path(item)
+        if p.is_dir():
+            out.extend(str(q) for q in sorted(p.iterdir()) if q.suffix in (".yaml", ".yml", ".json"))
+        else:
+            out.append(item)
+    return out
 
 
 def _layers(args: argparse.Namespace) -> Any:

@@ -1,4 +1,9 @@
-"""``archcalc report --all DIR``: regenerate the reports tree (see :mod:`archcalc.render.site`)."""
+"""``archcalc report --all DIR``: regenerate the reports tree (see :mod:`archcalc.render.site`).
+
+Everything is built in memory first; a spec that fails to load or analyze fails the run and
+nothing is written. The tree is then written with :func:`archcalc.fileio.write_tree`, which keeps
+a manifest of the files archcalc wrote and never touches anything else in the folder.
+"""
 
 from __future__ import annotations
 
@@ -6,36 +11,37 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..fileio import write_atomic
 from .common import spec_paths
 
 
 def run_all(args: argparse.Namespace) -> int:
-    from ..render.site import build_site, stale_files
+    from ..errors import Location, OutputError
+    from ..fileio import MANIFEST_NAME, read_manifest, write_tree
+    from ..render.site import build_site
 
     out_dir = Path(args.output or "reports")
-    if out_dir.exists() and not out_dir.is_dir():
-        from ..errors import ArchcalcError, Location
-
-        raise ArchcalcError("--all writes a folder of reports; -o must name a directory", Location(file=str(out_dir)))
-    files, summaries = build_site(spec_paths([args.all_specs]))
-    changed = 0
-    for rel, text in sorted(files.items()):
-        target = out_dir / rel
-        data = text.encode("utf-8")
-        if target.is_file() and target.read_bytes() == data:
-            continue
-        write_atomic(target, data)
-        changed += 1
-    removed = stale_files(out_dir, files)
-    for f in removed:
-        f.unlink()
-    print(f"archcalc: {len(summaries)} specs -> {out_dir}/: {len(files)} files, {changed} written, "
-          f"{len(files) - changed} unchanged, {len(removed)} stale removed", file=sys.stderr)
+    # cheap checks before the build (drawing every chart takes a while)
+    if args.output == "-" or (out_dir.exists() and not out_dir.is_dir()):
+        raise OutputError("--all writes a folder of reports; -o must name a directory", Location(file=str(out_dir)))
+    if not out_dir.exists() and not out_dir.parent.is_dir():
+        raise OutputError(f"the folder {out_dir.parent} does not exist (archcalc creates only {out_dir.name}/)",
+                          Location(file=str(out_dir)))
+    if out_dir.is_dir() and not args.force:
+        read_manifest(out_dir)
+    paths = spec_paths([args.all_specs])
+    files, summaries = build_site(paths)
     broken = [s for s in summaries if s.error]
-    failed = [s for s in summaries if s.check_failed and not s.error]
     for s in broken:
         print(f"archcalc: error: {s.error.splitlines()[0]}", file=sys.stderr)
-    for s in failed:
-        print(f"archcalc: warning: {s.path}: reference check {s.check}", file=sys.stderr)
-    return 2 if broken else 0
+    if broken:
+        print(f"archcalc: {len(broken)} of {len(summaries)} specs failed; nothing written to {out_dir}/",
+              file=sys.stderr)
+        return 2
+    result = write_tree(out_dir, files, force=args.force, inputs=paths)
+    print(f"archcalc: {len(summaries)} specs -> {out_dir}/: {len(files)} files, {len(result.written)} written, "
+          f"{len(result.unchanged)} unchanged, {len(result.removed)} stale removed (listed in {MANIFEST_NAME})",
+          file=sys.stderr)
+    for s in summaries:
+        if s.check_failed:
+            print(f"archcalc: warning: {s.path}: reference check {s.check}", file=sys.stderr)
+    return 0

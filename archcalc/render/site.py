@@ -9,7 +9,9 @@ Layout (paths relative to the output directory)::
     specs/<stem>.layers.svg          its memory / params / MACs profile
     specs/<stem>.roofline.svg        its roofline on an H100 (bfloat16, batch 1)
 
-``bench/`` belongs to ``archcalc bench`` and is never touched. Every file is a pure function of
+``.archcalc-manifest.json`` lists the files written (see :func:`archcalc.fileio.write_tree`):
+a regeneration rewrites or removes only those, so ``bench/`` (``archcalc bench`` results) and
+any file a user puts there are never touched. Every file is a pure function of
 the specs (no dates, no absolute paths, fixed SVG ids), so a regeneration that changes nothing
 produces identical bytes. Charts are drawn with matplotlib, imported when a chart is drawn.
 """
@@ -17,7 +19,7 @@ produces identical bytes. Charts are drawn with matplotlib, imported when a char
 from __future__ import annotations
 
 __all__ = ["SpecSummary", "summarize_spec", "summary_of", "single_page", "spec_charts", "spec_markdown", "spec_page", "zoo_markdown", "zoo_page",
-           "build_site", "auto_depth", "stale_files", "ROOFLINE_SETTINGS", "MANAGED_DIRS"]
+           "build_site", "auto_depth", "stale_files", "ROOFLINE_SETTINGS"]
 
 import os
 from dataclasses import dataclass
@@ -32,7 +34,6 @@ from .html import escape, html_page, html_table
 from .table import render_report
 
 ROOFLINE_SETTINGS = {"device": "h100", "dtype": "bfloat16", "batch_size": 1}
-MANAGED_DIRS = ("specs", "charts")  # regenerated wholesale; stale files there are removed
 MAX_TABLE_ROWS = 60
 MAX_FULL_ROWS = 400  # per-spec HTML pages list every layer up to this many
 SCALING_SPEC = "efficientnet_b0"  # the zoo's scaling chart, when the spec exists
@@ -78,9 +79,9 @@ def _check_text(spec: Spec, analysis: Analysis, shown: str) -> tuple[str, bool]:
     parts = [f"{s.ok} ok"]
     if s.errata:
         parts.append(f"{s.errata} errat{'um' if s.errata == 1 else 'a'}")
-    if s.mismatches:
     if s.conventions:
         parts.append(f"{s.conventions} convention{'' if s.conventions == 1 else 's'}")
+    if s.mismatches:
         parts.append(f"{s.mismatches} mismatch{'es' if s.mismatches != 1 else ''}")
     if s.stale:
         parts.append(f"{s.stale} stale")
@@ -445,13 +446,10 @@ def _zoo_charts(paths: Sequence[Path], summaries: Sequence[SpecSummary], files: 
     return links
 
 
-def stale_files(out_dir: Path, files: dict[str, str]) -> list[Path]:
-    """Files under the managed folders of ``out_dir`` that this generation did not produce."""
-    out = []
-    for sub in MANAGED_DIRS:
-        folder = out_dir / sub
-        if folder.is_dir():
-            for f in sorted(folder.iterdir()):
-                if f.is_file() and f.suffix in (".md", ".html", ".svg") and f"{sub}/{f.name}" not in files:
-                    out.append(f)
-    return out
+def stale_files(out_dir: Path, files: Collection[str]) -> list[Path]:
+    """Files the manifest of ``out_dir`` lists (archcalc wrote them) that ``files`` no longer has
+    and that are still there: the files a regeneration producing ``files`` removes."""
+    from ..fileio import read_manifest
+
+    return [out_dir / rel for rel in sorted(read_manifest(out_dir)) if rel not in files
+            and os.path.lexists(out_dir / rel)]
