@@ -259,3 +259,24 @@ def test_messages_escape_user_text_but_keep_the_hint_line():
                       hint="did you mean\r 'b'?")
     assert str(error) == ("f\\u2028.yaml:3: layers[0].a\\n: unknown field 'a\\x1b[2J' (layer l\\x07)\n"
                           "  hint: did you mean\\r 'b'?")
+
+
+def test_backstop_locates_deep_recursion_and_fileless_errors(monkeypatch: pytest.MonkeyPatch):
+    """Whatever a later stage raises without a location leaves the API with the spec's file."""
+    from archcalc.spec import load as load_module
+
+    def recursing(*args, **kwargs):
+        raise RecursionError
+
+    monkeypatch.setattr(load_module, "expand_layers", recursing)
+    with pytest.raises(SpecError) as info:
+        archcalc.parse_spec(SMALL, filename="t.yaml")
+    assert str(info.value).startswith("t.yaml:1: the spec nests too deeply to analyze")
+
+    def fileless(*args, **kwargs):
+        raise SpecError("something without a location", hint="a hint")
+
+    monkeypatch.setattr(load_module, "expand_layers", fileless)
+    with pytest.raises(SpecError) as info:
+        archcalc.parse_spec(SMALL, filename="t.yaml")
+    assert str(info.value) == "t.yaml: something without a location\n  hint: a hint"
