@@ -5,6 +5,8 @@ text; :func:`evaluate` then walks the tree and accepts exactly these constructs:
 
 * integer and float literals, ``$name`` variables (block arguments and spec ``params``);
 * ``+ - * / // %`` and unary ``-``/``+`` (no ``**``: no way to build huge numbers cheaply);
+  every operand and every result must be a finite number of magnitude at most
+  :data:`MAX_MAGNITUDE`, so evaluation takes bounded time and memory whatever the text says;
 * ``x[i]`` indexing into a list argument;
 * comparisons (``== != < <= > >=``), ``and``/``or``/``not``, ``true``/``false`` and the
   conditional ``a if cond else b`` (variants: ``s: "$stride if $v1 else 1"``);
@@ -12,7 +14,7 @@ text; :func:`evaluate` then walks the tree and accepts exactly these constructs:
   ``make_divisible``).
 
 Anything else -- attribute access, comprehensions, strings, lambdas, other calls -- is a
-:class:`ExprError` naming the construct.
+:class:`ExprError` naming the construct in the spec writer's terms.
 """
 
 from __future__ import annotations
@@ -51,14 +53,39 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
     return new_value
 
 
+MAX_ROUND_DIGITS = 18
+"""``round(x, n)`` accepts ``|n| <= 18``: ``round(c, -4 * 10**12)`` would compute ``10**(4 * 10**12)``."""
+
+
+def _round(value: Any, ndigits: Any = None) -> Any:
+    if ndigits is None:
+        return round(value)
+    if not isinstance(ndigits, int) or isinstance(ndigits, bool):
+        raise ValueError(f"the number of digits must be an integer, got {ndigits!r}")
+    if abs(ndigits) > MAX_ROUND_DIGITS:
+        raise ValueError(f"the number of digits must be between -{MAX_ROUND_DIGITS} and {MAX_ROUND_DIGITS}, "
+                         f"got {ndigits}")
+    return round(value, ndigits)
+
+
+def _make_divisible(value: Any, divisor: Any = 8, min_value: Any = None) -> int:
+    if isinstance(divisor, float) and divisor.is_integer():
+        divisor = int(divisor)
+    if not isinstance(divisor, int) or divisor < 1:
+        raise ValueError(f"the divisor must be a positive integer, got {divisor!r}")
+    if min_value is not None and not isinstance(min_value, int):
+        raise ValueError(f"the minimum must be an integer, got {min_value!r}")
+    return make_divisible(value, divisor, min_value)
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": min,
     "max": max,
     "ceil": math.ceil,
     "floor": math.floor,
-    "round": round,
+    "round": _round,
     "int": int,
-    "make_divisible": make_divisible,
+    "make_divisible": _make_divisible,
 }
 
 _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
@@ -70,6 +97,19 @@ _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Mod: operator.mod,
 }
 _UNARY: dict[type, Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+# What the spec writer wrote, in their words, for constructs outside the language.
+_OPERATOR_WORDS: dict[type, str] = {
+    ast.Pow: "**", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>", ast.BitOr: "|", ast.BitXor: "^",
+    ast.BitAnd: "&", ast.Invert: "~", ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in",
+}
+_NODE_WORDS: dict[type, str] = {
+    ast.Attribute: "attribute access (a.b)", ast.Lambda: "a lambda", ast.List: "a list literal",
+    ast.Tuple: "a tuple (a, b)", ast.Dict: "a mapping", ast.Set: "a set", ast.ListComp: "a comprehension",
+    ast.SetComp: "a comprehension", ast.DictComp: "a comprehension", ast.GeneratorExp: "a comprehension",
+    ast.Starred: "*unpacking", ast.Slice: "a slice (a:b)", ast.NamedExpr: "assignment (:=)",
+    ast.JoinedStr: "an f-string", ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield",
+}
 
 
 def is_expression(value: Any) -> bool:
@@ -98,11 +138,16 @@ def evaluate(text: str, env: Mapping[str, Any]) -> Any:
         raise ExprError(f"'$' must be followed by an argument name in {text!r}")
     try:
         tree = ast.parse(source, mode="eval")
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: a NUL character
         raise ExprError(f"not an arithmetic expression: {text!r}") from None
-    result = _eval(tree.body, env, text)
-    if isinstance(result, float) and result.is_integer() and not isinstance(result, bool):
-        return int(result)
+    try:
+        result = _eval(tree.body, env, text)
+    except RecursionError:
+        raise ExprError(f"expression nested too deeply: {text!r}") from None
+    if isinstance(result, float):
+        _number(result, text)
+        if result.is_integer():
+            return int(result)
     return result
 
 
@@ -115,16 +160,25 @@ def _lookup(name: str, env: Mapping[str, Any]) -> Any:
 
 def _truth(value: Any, text: str) -> bool:
     if not isinstance(value, (bool, int, float)):
-        raise ExprError(f"a condition must be true/false or a number, got {value!r} in {text!r}")
+        raise ExprError(f"a condition must be true/false or a number, got {_show(value)} in {text!r}")
     return bool(value)
 
 
 def _number(value: Any, text: str) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ExprError(f"arithmetic on a non-number ({value!r}) in {text!r}")
+        raise ExprError(f"arithmetic on a non-number ({_show(value)}) in {text!r}")
+    if isinstance(value, float) and math.isnan(value):
+        raise ExprError(f"not a number (nan) in {text!r}")
+    if isinstance(value, float) and math.isinf(value):
+        raise ExprError(f"value too large ({value}) in {text!r}")
     if abs(value) > MAX_MAGNITUDE:
-        raise ExprError(f"value out of range in {text!r}")
+        raise ExprError(f"value too large (beyond 2**62) in {text!r}")
     return value
+
+
+def _show(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
 
 
 _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
@@ -134,9 +188,25 @@ _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
 _BOOL_NAMES = {"true": True, "false": False, "True": True, "False": False}
 
 
+def _compare(op: ast.cmpop, left: Any, right: Any, text: str) -> bool:
+    if isinstance(op, (ast.Eq, ast.NotEq)):
+        return bool(_COMPARE[type(op)](left, right))
+    for value in (left, right):  # ordering is for numbers only: no '<' between a list and an int
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ExprError(f"'<', '<=', '>' and '>=' compare numbers, got {_show(value)} in {text!r}")
+    return bool(_COMPARE[type(op)](left, right))
+
+
 def _eval(node: ast.AST, env: Mapping[str, Any], text: str) -> Any:
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-        return node.value
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            return _number(node.value, text)
+        if isinstance(node.value, (str, bytes)):
+            raise ExprError(f"strings are not allowed in expressions ({text!r}); write a number or $name")
+        if node.value is None:
+            raise ExprError(f"'None' is not a value in expressions ({text!r}); write a number or $name")
+        raise ExprError(f"{node.value!r} is not a number the expressions accept ({text!r}); "
+                        "write an integer, a decimal number or $name")
     if isinstance(node, ast.Name):
         if node.id.startswith(_PREFIX):
             return _lookup(node.id[len(_PREFIX):], env)
@@ -158,7 +228,7 @@ def _eval(node: ast.AST, env: Mapping[str, Any], text: str) -> Any:
         left = _eval(node.left, env, text)
         for op, right_node in zip(node.ops, node.comparators):
             right = _eval(right_node, env, text)
-            if not _COMPARE[type(op)](left, right):
+            if not _compare(op, left, right, text):
                 return False
             left = right
         return True
@@ -170,7 +240,7 @@ def _eval(node: ast.AST, env: Mapping[str, Any], text: str) -> Any:
     if isinstance(node, ast.Subscript):
         seq = _eval(node.value, env, text)
         index = _eval(node.slice, env, text)
-        if not isinstance(seq, list) or not isinstance(index, int):
+        if not isinstance(seq, list) or isinstance(index, bool) or not isinstance(index, int):
             raise ExprError(f"indexing needs a list argument and an integer index in {text!r}")
         if not -len(seq) <= index < len(seq):
             raise ExprError(f"index {index} out of range for a list of {len(seq)} in {text!r}")
@@ -181,10 +251,15 @@ def _eval(node: ast.AST, env: Mapping[str, Any], text: str) -> Any:
         args = [_number(_eval(a, env, text), text) for a in node.args]
         try:
             return _number(FUNCTIONS[node.func.id](*args), text)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, ArithmeticError) as exc:
             raise ExprError(f"{node.func.id}(): {exc} in {text!r}") from None
     if isinstance(node, ast.Call):
         allowed = ", ".join(sorted(FUNCTIONS))
         raise ExprError(f"only these functions may be called: {allowed} (in {text!r})")
-    raise ExprError(f"{type(node).__name__} is not allowed in expressions ({text!r}); "
-                    "use numbers, $arguments, + - * / // %, comparisons, and/or/not, 'x if c else y', indexing and " + ", ".join(sorted(FUNCTIONS)))
+    op = getattr(node, "op", None)
+    ops = getattr(node, "ops", None) or ([op] if op is not None else [])
+    unknown = [_OPERATOR_WORDS[type(o)] for o in ops if type(o) in _OPERATOR_WORDS]
+    what = f"the operator {unknown[0]}" if unknown else _NODE_WORDS.get(type(node), type(node).__name__)
+    raise ExprError(f"{what} is not allowed in expressions ({text!r}); "
+                    "use numbers, $arguments, + - * / // %, comparisons, and/or/not, 'x if c else y', indexing and "
+                    + ", ".join(sorted(FUNCTIONS)))

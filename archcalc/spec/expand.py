@@ -39,6 +39,8 @@ ENTRY_KEYS = frozenset({"repeat", "first", "when"})
 ARG_TYPES = {"int", "float", "bool", "str", "list", "any", "channels"}
 MAX_LAYERS = 1_000_000
 MAX_DEPTH = 64
+MAX_NESTING = 100
+"""Layer lists nested inside layer lists (sequential in residual in block in ...), all causes together."""
 
 
 @dataclass
@@ -47,7 +49,8 @@ class _Ctx:
     block_nodes: dict[str, Node]
     scale: Scale | None
     stack: list[str] = field(default_factory=list)
-    count: int = 0
+    count: int = 0  # entries produced so far, at every level
+    nesting: int = 0  # layer lists open right now
 
 
 def expand_layers(raw: Seq, *, params: dict[str, Any], blocks: dict[str, BlockDef],
@@ -66,22 +69,36 @@ def expand_layers(raw: Seq, *, params: dict[str, Any], blocks: dict[str, BlockDe
 # --------------------------------------------------------------------------- expansion
 
 
-def _expand_list(raw: Any, env: dict[str, Any], ctx: _Ctx, via: str | None) -> Seq:
+def _expand_list(raw: Any, env: dict[str, Any], ctx: _Ctx, via: str | None, where: Location | None = None) -> Seq:
+    """Expand a list of layer entries; ``where`` locates ``raw`` when it is a scalar (no marks of its own)."""
     if not isinstance(raw, list):
-        loc = raw.location() if isinstance(raw, (Node, Seq)) else Location()
-        raise SpecError(f"expected a list of layers, got {_describe(raw)}", loc)
+        loc = raw.location() if isinstance(raw, (Node, Seq)) else (where or Location())
+        raise SpecError(f"expected a list of layers, got {_describe(raw)}", _with_via(loc, via))
     if len(ctx.stack) > MAX_DEPTH:
-        raise SpecError(f"blocks nested more than {MAX_DEPTH} deep", _loc(raw))
-    out = _seq_like(raw)
-    for index, entry in enumerate(raw):
-        if not isinstance(entry, Node):
-            loc = raw.location(index) if isinstance(raw, Seq) else Location()
-            raise SpecError(f"each layer must be a mapping such as {{type: conv, ...}}, got {_describe(entry)}",
-                            _with_via(loc, via))
-        out.extend(_expand_entry(entry, env, ctx, via))
-        if ctx.count > MAX_LAYERS:
-            raise SpecError(f"the network expands to more than {MAX_LAYERS:,} layers", entry.location())
+        raise SpecError(f"blocks nested more than {MAX_DEPTH} deep", _with_via(_loc(raw), via))
+    if ctx.nesting >= MAX_NESTING:
+        raise SpecError(f"layers nested more than {MAX_NESTING} deep (groups inside groups, counting the "
+                        "layers of every block used)", _with_via(_loc(raw), via))
+    ctx.nesting += 1
+    try:
+        out = _seq_like(raw)
+        for index, entry in enumerate(raw):
+            if not isinstance(entry, Node):
+                loc = raw.location(index) if isinstance(raw, Seq) else Location()
+                raise SpecError(f"each layer must be a mapping such as {{type: conv, ...}}, got {_describe(entry)}",
+                                _with_via(loc, via))
+            out.extend(_expand_entry(entry, env, ctx, via))
+            _check_count(ctx, 0, entry, via)
+    finally:
+        ctx.nesting -= 1
     return out
+
+
+def _check_count(ctx: _Ctx, more: int, entry: Node, via: str | None, detail: str = "") -> None:
+    """Refuse a network of more than MAX_LAYERS entries, counting ``more`` still to be built."""
+    if ctx.count + more > MAX_LAYERS:
+        raise SpecError(f"the network expands to more than {MAX_LAYERS:,} layers{detail}",
+                        _with_via(entry.location("repeat" if "repeat" in entry else None), via))
 
 
 def _expand_entry(entry: Node, env: dict[str, Any], ctx: _Ctx, via: str | None) -> list[Node]:
@@ -106,14 +123,22 @@ def _expand_entry(entry: Node, env: dict[str, Any], ctx: _Ctx, via: str | None) 
     if first is not None and repeat is None:
         raise SpecError("'first' only makes sense with 'repeat'", _with_via(entry.location("first"), via))
 
+    # Copies after the first are identical, so once one of them is built, the size of the rest is
+    # known: refuse before building them (repeat: 1000000000, or repeats nested in repeats).
     copies = []
-    for i in range(repeat or 1):
+    total = repeat or 1
+    for i in range(total):
         overrides = first if (i == 0 and first is not None) else None
+        before = ctx.count
         if "use" in entry:
             copies.append(_expand_use(entry, overrides, env, ctx, via))
         else:
             copies.append(_expand_plain(entry, overrides, env, ctx, via))
         ctx.count += 1
+        if overrides is None and i + 1 < total:
+            size = ctx.count - before
+            _check_count(ctx, size * (total - i - 1), entry, via,
+                         f" ({total:,} repetitions of {size:,} layer{'s' if size > 1 else ''})")
     if repeat is None:
         return copies
     for i, node in enumerate(copies, start=1):
@@ -130,6 +155,9 @@ def _expand_entry(entry: Node, env: dict[str, Any], ctx: _Ctx, via: str | None) 
 
 
 def _expand_plain(entry: Node, overrides: Node | None, env: dict[str, Any], ctx: _Ctx, via: str | None) -> Node:
+    _string_keys(entry, via)
+    if overrides is not None:
+        _string_keys(overrides, via)
     node = _node_like(entry, via)
     for key, raw in entry.items():
         if key in ENTRY_KEYS:
@@ -146,8 +174,17 @@ def _expand_plain(entry: Node, overrides: Node | None, env: dict[str, Any], ctx:
 
 def _field(source: Node, key: str, env: dict[str, Any], ctx: _Ctx, via: str | None, *, layer_type: Any) -> Any:
     raw = source[key]
+    if key in ("layers", "body", "shortcut", "branches") and is_expression(raw):
+        # a layer list passed as an argument: expand the list it names (a string stays a string)
+        value = _substitute(raw, env, source, key, via)
+        if key == "shortcut" and isinstance(value, str):
+            return value
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise SpecError(f"'{key}' must be a list of layers (mappings such as {{type: conv, ...}}), "
+                            f"but {raw} is {_describe(value)}", _with_via(source.location(key), via))
+        raw = value
     if key in ("layers", "body") or (key == "shortcut" and isinstance(raw, list)):
-        return _expand_list(raw, env, ctx, via)
+        return _expand_list(raw, env, ctx, via, source.location(key))
     if key == "branches" and isinstance(raw, list):
         return _expand_branches(raw, env, ctx, via)
     value = _substitute(raw, env, source, key, via)
@@ -164,10 +201,14 @@ def _expand_branches(raw: Seq, env: dict[str, Any], ctx: _Ctx, via: str | None) 
             node = Node().copy_marks(branch) if isinstance(branch, Seq) else Node()
             node["layers"] = _expand_list(branch, env, ctx, via)
         elif isinstance(branch, Node):
+            if "layers" not in branch:
+                raise SpecError("a branch written as a mapping needs 'layers' (layers: [] is the identity)",
+                                _with_via(raw.location(index), via))
+            _string_keys(branch, via)
             node = _node_like(branch, via)
             for key in branch:
                 if key == "layers":
-                    node["layers"] = _expand_list(branch["layers"], env, ctx, via)
+                    node["layers"] = _expand_list(branch["layers"], env, ctx, via, branch.location("layers"))
                 else:
                     node[key] = _substitute(branch[key], env, branch, key, via)
         else:
@@ -178,6 +219,9 @@ def _expand_branches(raw: Seq, env: dict[str, Any], ctx: _Ctx, via: str | None) 
 
 
 def _expand_use(entry: Node, overrides: Node | None, env: dict[str, Any], ctx: _Ctx, via: str | None) -> Node:
+    _string_keys(entry, via)
+    if overrides is not None:
+        _string_keys(overrides, via)
     block_name = _value(entry, "use", env, via)
     if not isinstance(block_name, str) or block_name not in ctx.blocks:
         known = sorted(ctx.blocks)
@@ -194,7 +238,7 @@ def _expand_use(entry: Node, overrides: Node | None, env: dict[str, Any], ctx: _
     inner_via = f"in block '{block_name}' used at {entry.file or '<spec>'}:{entry.line}"
     ctx.stack.append(block_name)
     try:
-        layers = _expand_list(block_node["layers"], {**env, **bound}, ctx, inner_via)
+        layers = _expand_list(block_node["layers"], {**env, **bound}, ctx, inner_via, block_node.location("layers"))
     finally:
         ctx.stack.pop()
     name = _value(entry, "name", env, via) if "name" in entry else None
@@ -336,6 +380,9 @@ def _assign_names(layers: Seq, scope: str) -> None:
             for i, branch in enumerate(node["branches"], start=1):
                 if isinstance(branch, Node):
                     branch.setdefault("name", f"branch{i}")
+                    if not isinstance(branch["name"], str):
+                        raise SpecError(f"a branch name must be a string, got {_describe(branch['name'])}",
+                                        branch.location("name"))
                     if branch["name"] in seen:
                         raise SpecError(f"duplicate branch name '{branch['name']}'", branch.location("name"))
                     seen.add(branch["name"])
@@ -403,6 +450,13 @@ def _with_via(loc: Location, via: str | None) -> Location:
     return loc
 
 
+def _string_keys(node: Node, via: str | None) -> None:
+    for key in node:
+        if not isinstance(key, str):
+            raise SpecError(f"field and argument names must be words, got {key!r}",
+                            _with_via(node.location(key), via))
+
+
 def _loc(obj: Any) -> Location:
     return obj.location() if isinstance(obj, (Node, Seq)) else Location()
 
@@ -411,5 +465,6 @@ def _describe(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
-        return "a list"
+        shown = repr(list(value))
+        return f"the list {shown}" if len(shown) <= 40 else "a list"
     return f"{type(value).__name__} {value!r}"

@@ -18,14 +18,43 @@ __all__ = [
     "Residual", "Branch",
 ]
 
-from typing import Annotated, Literal, Union
+import math
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
 MAX_SIZE = 2**31 - 1
 
-Pos = Annotated[int, Field(ge=1, le=MAX_SIZE)]
-NonNeg = Annotated[int, Field(ge=0, le=MAX_SIZE)]
+
+def _whole_number(value: Any) -> Any:
+    """Integers only: ``true`` is not 1, ``6.25`` is not 6, and ``.nan``/``.inf`` are not sizes.
+
+    A float that is a whole number (``$c / 2`` with an even ``$c``) becomes an ``int``; strings and
+    other values go on to pydantic's strict integer check, whose error lists the alternatives.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected an integer, not true/false (got {value!r})")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"expected an integer (got {value!r})")
+        if not value.is_integer():
+            raise ValueError(f"needs a whole number (got {value!r})")
+        return int(value)
+    return value
+
+
+def _finite_number(value: Any) -> Any:
+    """Floats: any finite number (integers included), never ``true``/``false``, ``.nan`` or ``.inf``."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, not true/false (got {value!r})")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"expected a finite number (got {value!r})")
+    return value
+
+
+Float = Annotated[float, Field(strict=True), BeforeValidator(_finite_number)]
+Pos = Annotated[int, Field(strict=True, ge=1, le=MAX_SIZE), BeforeValidator(_whole_number)]
+NonNeg = Annotated[int, Field(strict=True, ge=0, le=MAX_SIZE), BeforeValidator(_whole_number)]
 PosOrAxes = Union[Pos, Annotated[list[Pos], Field(min_length=1, max_length=3)]]
 PadAxis = Union[NonNeg, Annotated[list[NonNeg], Field(min_length=2, max_length=2)]]
 Padding = Union[
@@ -58,8 +87,8 @@ class Conv(_Kind):
 
     type: Literal["conv"]
     out: Pos | None = Field(default=None, description="Output channels (filters).")
-    out_ratio: float | None = Field(
-        default=None, gt=0, description="Output channels as a multiple of the input channels "
+    out_ratio: Annotated[float, Field(strict=True, gt=0, le=MAX_SIZE), BeforeValidator(_finite_number)] | None = Field(
+        default=None, description="Output channels as a multiple of the input channels "
         "(DenseNet transition: 0.5); the product must be a whole number.")
     kernel: PosOrAxes = Field(description="Kernel size: an int, or one per spatial axis.")
     stride: PosOrAxes = 1
@@ -163,7 +192,7 @@ class BatchNorm(_Kind):
 
     type: Literal["batchnorm"]
     affine: bool = True
-    eps: float = Field(default=1e-5, gt=0)
+    eps: Annotated[float, Field(strict=True, gt=0), BeforeValidator(_finite_number)] = 1e-5
 
 
 class LRN(_Kind):
@@ -171,9 +200,9 @@ class LRN(_Kind):
 
     type: Literal["lrn"]
     size: Pos = 5
-    alpha: float = 1e-4
-    beta: float = 0.75
-    k: float = 1.0
+    alpha: Float = 1e-4
+    beta: Float = 0.75
+    k: Float = 1.0
 
 
 # --------------------------------------------------------------------------- element-wise
@@ -187,7 +216,7 @@ class Activation(_Kind):
 
     type: Literal["relu", "relu6", "leaky_relu", "elu", "gelu", "sigmoid", "tanh",
                   "hardswish", "hardsigmoid", "silu", "mish"]
-    negative_slope: float | None = Field(default=None, description="leaky_relu only.")
+    negative_slope: Float | None = Field(default=None, description="leaky_relu only.")
 
     @model_validator(mode="after")
     def _slope_only_for_leaky(self) -> "Activation":
@@ -200,7 +229,7 @@ class Dropout(_Kind):
     """Dropout: the identity at inference, no cost."""
 
     type: Literal["dropout"]
-    p: float = Field(default=0.5, ge=0, lt=1)
+    p: Annotated[float, Field(strict=True, ge=0, lt=1), BeforeValidator(_finite_number)] = 0.5
 
 
 class Softmax(_Kind):
@@ -252,7 +281,7 @@ class ChannelSplit(_Kind):
     """Keep one of ``parts`` equal channel chunks (ShuffleNet v2's channel split), no arithmetic."""
 
     type: Literal["channel_split"]
-    parts: Annotated[int, Field(ge=2, le=MAX_SIZE)] = 2
+    parts: Annotated[int, Field(strict=True, ge=2, le=MAX_SIZE), BeforeValidator(_whole_number)] = 2
     index: NonNeg = Field(default=0, description="Which chunk to keep, from 0.")
 
     @model_validator(mode="after")
@@ -293,7 +322,7 @@ class Branch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")
-    layers: "LayerList" = Field(default_factory=list)
+    layers: "LayerList" = Field(description="The branch's layers; [] is the identity.")
     _path: str = PrivateAttr(default="")
     _origin: object = PrivateAttr(default=None)
 
