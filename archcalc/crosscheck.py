@@ -22,7 +22,7 @@ Torch and fvcore are imported inside the functions that need them; results are p
 from __future__ import annotations
 
 __all__ = ["crosscheck", "CrossCheck", "ShapeRow", "ParamRow", "FlopRow", "ReferenceCheck", "Rule", "RULES",
-           "missing_dependencies", "INSTALL_HINT", "fast_resolution", "reference_check",
+           "CrossCheckError", "missing_dependencies", "INSTALL_HINT", "fast_resolution", "reference_check",
            "render_table", "to_dict"]
 
 import importlib
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .analysis import Analysis, analyze
-from .errors import ArchcalcError
+from .errors import ArchcalcError, Location
 from .spec import Spec, load_spec
 from .spec.layers import ACTIVATION_KINDS
 
@@ -276,13 +276,28 @@ def fast_resolution(path: str | Path, *, params: dict[str, Any] | None = None, t
 
 
 def crosscheck(spec: Spec, *, analysis: Analysis | None = None, reference: bool = True,
-               resolution_note: str | None = None, threads: int | None = 1) -> CrossCheck:
+               resolution_note: str | None = None, threads: int | None = 1, allow_large: bool = False) -> CrossCheck:
     """Build ``spec``, run it once, count it with fvcore, and compare every row (see module doc).
+
+    The spec is analyzed first (no torch); a network whose predicted memory (parameters + input +
+    every layer output + the largest convolution's workspace, batch 1, float32) exceeds the machine's available memory is refused with
+    :class:`~archcalc.bench.memory.MemoryLimitError` before anything is allocated, unless
+    ``allow_large``. A model that cannot be built or allocated, or that runs out of memory, raises
+    :class:`CrossCheckError`; a model that builds but fails in its forward pass for another reason
+    is a disagreement (``CrossCheck.error``).
 
     ``threads``: torch's intra-op threads while checking (restored afterwards). One thread is the
     default: batch-1 tensors gain nothing from more, and on a busy machine several threads per
     process make the pass many times slower. ``None`` keeps torch's setting.
     """
+    from .bench.memory import check_fits
+
+    analysis = analysis if analysis is not None else analyze(spec, batch_size=1)
+    if analysis.batch_size != 1:
+        raise ValueError("crosscheck runs batch 1; analyze with batch_size=1")
+    if not allow_large:
+        check_fits(analysis, device="cpu", path=str(spec.path) if spec.path else None)
+
     import torch
 
     saved = torch.get_num_threads()
@@ -294,16 +309,37 @@ def crosscheck(spec: Spec, *, analysis: Analysis | None = None, reference: bool 
         torch.set_num_threads(saved)
 
 
-def _crosscheck(spec: Spec, *, analysis: Analysis | None, reference: bool, resolution_note: str | None) -> CrossCheck:
+class CrossCheckError(ArchcalcError):
+    """The torch model could not be built, allocated or run out of memory (not a disagreement)."""
+
+
+def _is_oom(exc: BaseException) -> bool:
+    from .bench.runner import is_oom
+
+    return is_oom(exc)
+
+
+def _resource_error(spec: Spec, analysis: Analysis, what: str, exc: BaseException) -> CrossCheckError:
+    from .bench.memory import GIB, predicted_peak_bytes
+
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    why = "ran out of memory" if _is_oom(exc) else "failed"
+    return CrossCheckError(f"{what} {why}: {first} (predicted peak {predicted_peak_bytes(analysis) / GIB:,.2f} GiB, "
+                           f"parameters + activations, batch 1)", Location(file=str(spec.path) if spec.path else None))
+
+
+def _crosscheck(spec: Spec, *, analysis: Analysis, reference: bool, resolution_note: str | None) -> CrossCheck:
     import torch
 
     from .torch_build import build_model, iter_row_modules
 
-    analysis = analysis if analysis is not None else analyze(spec, batch_size=1)
-    if analysis.batch_size != 1:
-        raise ValueError("crosscheck runs batch 1; analyze with batch_size=1")
-    model = build_model(spec, analysis=analysis).eval()
-    x = torch.zeros((1, *spec.input_shape))
+    try:
+        model = build_model(spec, analysis=analysis).eval()
+        x = torch.zeros((1, *spec.input_shape))
+    except ArchcalcError:
+        raise
+    except (RuntimeError, MemoryError, ValueError, OverflowError) as exc:
+        raise _resource_error(spec, analysis, "building the torch model and its input", exc) from None
     modules = dict(iter_row_modules(model))
     leaf_names = {r.name for r in analysis.layers}
 
@@ -316,7 +352,10 @@ def _crosscheck(spec: Spec, *, analysis: Analysis | None, reference: bool, resol
     try:
         with torch.no_grad():
             model(x)
-    except RuntimeError as exc:  # the analyzer accepted a network torch cannot run: a disagreement
+    except (RuntimeError, MemoryError) as exc:
+        if _is_oom(exc):  # not a disagreement: this machine is too small for the network
+            raise _resource_error(spec, analysis, "the forward pass", exc) from None
+        # the analyzer accepted a network torch cannot run: a disagreement
         where = next((n for n in reversed(entered) if n not in seen), None)
         error = f"the forward pass failed{f' in layer {where}' if where else ''}: {str(exc).splitlines()[0]}"
     finally:
@@ -334,7 +373,10 @@ def _crosscheck(spec: Spec, *, analysis: Analysis | None, reference: bool, resol
     counts: dict[str, int] = {}
     unsupported: dict[str, dict[str, int]] = {}
     if error is None:
-        counts, unsupported = _fvcore(model, x, list(modules))
+        try:
+            counts, unsupported = _fvcore(model, x, list(modules))
+        except (RuntimeError, MemoryError) as exc:  # fvcore traces the model: a second forward pass
+            raise _resource_error(spec, analysis, "fvcore's trace of the model", exc) from None
     flops = tuple(_flop_row(r, counts.get(r.name, 0), unsupported.get(r.name, {})) for r in analysis.layers)
     total = counts.get("", 0)
     outside = total - sum(counts.get(n, 0) for n in leaf_names)
@@ -439,6 +481,11 @@ def reference_check(name: str, analysis: Analysis) -> ReferenceCheck:
     try:
         with torch.no_grad():
             out = model(torch.zeros((1, *analysis.input_shape)))
+    except (RuntimeError, MemoryError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if _is_oom(exc):
+            raise CrossCheckError(f"reference model {name}: ran out of memory: {first}") from None
+        return ReferenceCheck(name, "failed", f"the reference's forward pass failed: {first}")
     finally:
         for h in handles:
             h.remove()

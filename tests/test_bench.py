@@ -116,6 +116,43 @@ def test_bench_command_parses_without_torch_import():
     assert proc.stdout.split() == ["(1,", "8)", "False", "False"]
 
 
+def test_spec_errors_and_memory_refusals_come_before_torch_is_imported(tmp_path):
+    """crosscheck and bench load, analyze and size every spec before importing torch: a spec error
+    (here a kernel larger than its input, found by the analysis) and a network too large for the
+    machine (memory probe patched to 1 KiB) exit 2 with one clean message, and torch stays unloaded.
+    One subprocess (a fresh interpreter, so nothing imported torch before) runs all four commands."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    bad = ROOT / "tests" / "malformed" / "kernel_too_large.yaml"
+    tiny = tmp_path / "tiny.yaml"
+    tiny.write_text(TINY, encoding="utf-8")
+    code = ("import sys\n"
+            "from archcalc.cli import main\n"
+            "from archcalc.bench import memory\n"
+            "memory.available_memory_bytes = lambda device='cpu': 1024\n"
+            "for argv in (['crosscheck', sys.argv[1]], ['bench', sys.argv[1]], ['crosscheck', sys.argv[2]],\n"
+            "             ['bench', '--device', 'cpu', sys.argv[2]]):\n"
+            "    print(main(argv), 'torch' in sys.modules, flush=True)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(bad), str(tiny)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.split("\n")
+    assert lines[:3] == ["2 False", "2 False", "2 False"], proc.stdout + proc.stderr
+    errors = proc.stderr.splitlines()
+    assert len(errors) == 4 and "Traceback" not in proc.stderr, proc.stderr
+    for line in errors[:2]:
+        assert line.startswith(f"archcalc: error: {bad}:4: layers[0]: kernel of size 11"), line
+    # crosscheck's refusal is static; TINY at batch 1, float32: 6,280 B parameters + 12,288 B input
+    # + 139,432 B outputs + 110,592 B conv1 workspace = 268,592 B = 0.00 GiB > 1024 B
+    assert errors[2].startswith(f"archcalc: error: {tiny}: predicted peak 0.00 GiB (parameters + activations")
+    assert "available memory 0.00 GiB; --allow-large to try anyway" in errors[2]
+    # bench needs torch to know its device, then refuses before building anything
+    assert lines[3].split()[0] == "2" and "predicted peak" in errors[3] and "Tiny" in errors[3]
+
+
 # --------------------------------------------------------------------------- torch fixtures
 
 
@@ -199,9 +236,9 @@ def test_cpu_run_fields_are_sane(tiny_spec):
         assert 0 < r.fraction_of_peak < 1.5
         assert r.reference_difference == pytest.approx(r.reference.median_s / t.median_s - 1)
         assert r.peak_memory_bytes is None and "n/a" in r.memory_note
-        # predicted memory at float32: parameters 1,570 * 4 = 6,280 B; input 3*32*32 * 4 * batch
-        assert r.predicted_memory.param_bytes == 6_280
-        assert r.predicted_memory.input_bytes == 12_288 * r.batch_size
+        # predicted memory at float32 (4 bytes per element):
+        assert r.predicted_memory.param_bytes == 6_280  # TINY_PARAMS 1,570 * 4
+        assert r.predicted_memory.input_bytes == 12_288 * r.batch_size  # 3*32*32 = 3,072 elements * 4 per image
         assert r.predicted_memory.total_bytes == (r.predicted_memory.param_bytes + r.predicted_memory.input_bytes
                                                   + r.predicted_memory.activation_bytes)
 
@@ -357,6 +394,69 @@ def test_is_oom_classification():
             raise ValueError("backend compiler failed") from inner
     except ValueError as wrapped:
         assert is_oom(wrapped)
+
+
+# --------------------------------------------------------------------------- memory refused up front
+
+# TINY's predicted peak at float32 (archcalc.bench.memory.predicted_peak_bytes):
+#   parameters 1,570 * 4 = 6,280 B, plus per image: input 3*32*32 * 4 = 12,288 B;
+#   outputs (conv1, bn, relu 8*32*32 = 8,192 each; pool 8*16*16 = 2,048; conv2, relu 16*16*16 = 4,096 each;
+#   pool, flatten 16 each; fc 10) = 34,858 elements * 4 = 139,432 B;
+#   conv1 workspace (unfolded input) 3*3*3 * 32*32 * 4 = 110,592 B (conv2's is 8*3*3 * 16*16 * 4 = 73,728)
+TINY_PEAK_PER_IMAGE = 12_288 + 139_432 + 110_592  # = 262,312 B
+TINY_PEAK_BATCH_1 = 6_280 + TINY_PEAK_PER_IMAGE  # = 268,592 B
+TINY_PEAK_BATCH_4 = 6_280 + 4 * TINY_PEAK_PER_IMAGE  # = 1,055,528 B
+
+
+def test_memory_prediction_of_tiny(tiny_spec):
+    import archcalc
+    from archcalc.bench.memory import predicted_peak_bytes
+
+    assert predicted_peak_bytes(archcalc.analyze(tiny_spec, batch_size=1)) == TINY_PEAK_BATCH_1
+    assert predicted_peak_bytes(archcalc.analyze(tiny_spec, batch_size=4)) == TINY_PEAK_BATCH_4
+
+
+def test_memory_probe_reads_this_machine():
+    from archcalc.bench.memory import available_memory_bytes
+
+    available = available_memory_bytes("cpu")
+    assert available is not None and 0 < available
+
+
+def _machine_with(monkeypatch, size: int) -> None:
+    from archcalc.bench import memory
+
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda device="cpu": size)
+
+
+@pytest.mark.torch
+def test_batches_predicted_not_to_fit_are_skipped_or_refused(tiny_spec, monkeypatch):
+    """Between the batch-1 and batch-4 predictions: batch 4 is skipped with the prediction, batch 1
+    runs; below batch 1's the run is refused before anything is built; ``allow_large`` runs both."""
+    from archcalc.bench.memory import MemoryLimitError
+
+    built = []
+
+    def counted():
+        built.append(1)
+        return make_tiny()
+
+    _machine_with(monkeypatch, 500_000)  # 268,592 < 500,000 < 1,055,528
+    run = bench(tiny_spec, counted, batch_sizes=(1, 4), measure_peak=False)
+    ok, skipped = run.models[0].results
+    assert (ok.status, skipped.status) == ("ok", "skipped")
+    assert skipped.message.startswith("predicted peak 0.00 GiB (parameters + activations")
+    assert "batch 4) exceeds this machine's available memory 0.00 GiB; --allow-large" in skipped.message
+    assert skipped.predicted_memory is not None and skipped.timing is None
+
+    _machine_with(monkeypatch, 200_000)  # < 268,592: not even batch 1 fits
+    built.clear()
+    with pytest.raises(MemoryLimitError, match=r"Tiny: predicted peak .* batch 1\)"):
+        bench(tiny_spec, counted, batch_sizes=(1, 4), measure_peak=False)
+    assert built == []  # refused before the model was built
+
+    run = bench(tiny_spec, counted, batch_sizes=(1, 4), measure_peak=False, allow_large=True)
+    assert [r.status for r in run.models[0].results] == ["ok", "ok"]
 
 
 # --------------------------------------------------------------------------- options

@@ -239,3 +239,72 @@ def test_cli_rejects_a_bad_resolution(capsys: pytest.CaptureFixture) -> None:
 def test_fast_resolution_only_where_the_definition_is_unchanged() -> None:
     assert cc.fast_resolution(SPECS / "resnet50.yaml") == [64, 64]
     assert cc.fast_resolution(SPECS / "alexnet.yaml") is None  # fc6 reads 256*6*6: params depend on the input
+
+
+# --------------------------------------------------------------------------- memory: refused up front, failures clean
+
+
+# [3, 20000, 20000] -> one 3x3 conv to 4 channels -> global pool (the input of issue #9)
+HUGE_LAYERS = [{"name": "conv", "type": "conv", "out": 4, "kernel": 3}, {"type": "global_avgpool"},
+               {"type": "flatten"}]
+# float32: params (4*3*3*3 + 4) * 4 = 448 B; input 3*20000*20000 * 4 = 4,800,000,000 B;
+# outputs conv 4*19998*19998 * 4 = 6,398,720,064 B + pool 16 B + flatten 16 B;
+# conv workspace (unfolded input) 3*3*3 * 19998*19998 * 4 = 43,191,360,432 B
+HUGE_PEAK_BYTES = 448 + 4_800_000_000 + 6_398_720_064 + 16 + 16 + 43_191_360_432  # = 54,390,080,976
+# 54,390,080,976 / 1024**3 = 50.65 GiB
+
+
+@pytest.fixture
+def small_machine(monkeypatch: pytest.MonkeyPatch) -> int:
+    """The memory probe says this machine has 8 GiB available (nothing is allocated by the tests)."""
+    from archcalc.bench import memory
+
+    size = 8 * 1024 ** 3
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda device="cpu": size)
+    return size
+
+
+def test_predicted_peak_of_a_huge_input() -> None:
+    from archcalc.bench.memory import conv_workspace_bytes, predicted_peak_bytes
+
+    analysis = analyze(spec_of([3, 20000, 20000], HUGE_LAYERS))
+    assert conv_workspace_bytes(analysis) == 43_191_360_432  # 27 * 19998**2 * 4
+    assert predicted_peak_bytes(analysis) == HUGE_PEAK_BYTES
+
+
+def test_a_network_too_large_for_the_machine_is_refused(small_machine: int) -> None:
+    from archcalc.bench.memory import MemoryLimitError
+
+    with pytest.raises(MemoryLimitError, match=r"predicted peak 50\.65 GiB \(parameters \+ activations.*, batch 1\) "
+                                               r"exceeds this machine's available memory 8\.00 GiB; --allow-large"):
+        cc.crosscheck(spec_of([3, 20000, 20000], HUGE_LAYERS), reference=False)
+
+
+def test_cli_refuses_before_torch_work_and_allow_large_gives_a_clean_error(
+        capsys: pytest.CaptureFixture, tmp_path: Path, small_machine: int) -> None:
+    """Refused with the prediction (exit 2); with --allow-large the real allocation is tried and its
+    failure is a clean error too. The allowed input is [3, 2**22, 2**22] (211 TB of float32, beyond any
+    address space), so the allocation fails at once and the test allocates nothing."""
+    huge = tmp_path / "huge.yaml"
+    huge.write_text(yaml.safe_dump({"name": "huge", "input": [3, 20000, 20000], "layers": HUGE_LAYERS}))
+    code, out, err = run(capsys, "crosscheck", str(huge))
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.startswith(f"archcalc: error: {huge}: predicted peak 50.65 GiB") and "--allow-large" in err
+
+    huger = tmp_path / "huger.yaml"
+    huger.write_text(yaml.safe_dump({"name": "huger", "input": [3, 2 ** 22, 2 ** 22], "layers": HUGE_LAYERS}))
+    code, out, err = run(capsys, "crosscheck", str(huger), "--allow-large")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.startswith(f"archcalc: error: {huger}: building the torch model and its input ran out of memory: ")
+    assert "can't allocate memory" in err and "predicted peak" in err
+
+
+def test_running_out_of_memory_in_the_forward_pass_is_a_clean_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Greedy(torch.nn.Module):
+        def forward(self, x):
+            raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 99 bytes")
+
+    monkeypatch.setitem(BUILDERS, "relu", lambda layer, ctx: Greedy())
+    spec = spec_of([3, 6, 6], [{"name": "conv", "type": "conv", "out": 4, "kernel": 3}, {"name": "act", "type": "relu"}])
+    with pytest.raises(cc.CrossCheckError, match="the forward pass ran out of memory: DefaultCPUAllocator"):
+        cc.crosscheck(spec, reference=False)

@@ -12,8 +12,13 @@ returning a ``torch.nn.Module``; default ``archcalc.build_model(spec)``). One co
    callable and input;
 5. peak memory since the end of the warm-up (CUDA).
 
-Running out of memory at a batch size is recorded (status ``oom``) and the larger sizes of
-that model are skipped; other errors are recorded (status ``error``) and the sweep goes on.
+Before anything is allocated, each batch's static memory prediction (parameters + input + every
+layer output + convolution workspace, :mod:`.memory`) is compared with the device's memory: when even the smallest batch
+of a workload cannot fit the run is refused (:class:`~archcalc.bench.memory.MemoryLimitError`),
+larger batches that cannot fit are recorded as ``skipped`` with the prediction in the message
+(``BenchOptions.allow_large`` runs them anyway). Running out of memory at a batch size is
+recorded (status ``oom``) and the larger sizes of that model are skipped; other errors are
+recorded (status ``error``) and the sweep goes on.
 Everything runs under ``torch.inference_mode()`` with the model in ``eval()`` mode.
 """
 
@@ -29,8 +34,10 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
 from ..analysis import analyze
+from ..errors import Location
 from ..spec import Spec
 from .env import environment, resolve_device
+from .memory import MemoryLimitError, memory_refusal, predicted_peak_bytes
 from .precision import precision_detail, precision_flags, torch_dtype
 from .records import (COMPILE_MODES, PRECISIONS, SCHEMA_ID, BatchResult, BenchRun, MemoryPrediction, ModelResult,
                       PeakMeasurement, Setup)
@@ -85,6 +92,7 @@ class BenchOptions:
     peak_n: Optional[int] = None
     measure_peak: bool = True
     cpu_threads: Optional[int] = None  # torch.set_num_threads for the run (restored after)
+    allow_large: bool = False  # run batches whose predicted memory exceeds the device's (see .memory)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -210,6 +218,13 @@ def _run(workloads: list[Workload], options: BenchOptions, progress: Progress | 
         if progress is not None:
             progress(done, total, label)
 
+    # the static memory prediction against the device, up front: nothing is allocated before
+    refusals = [{} if options.allow_large else _refusals(w, resolved) for w in workloads]
+    for w, refused in zip(workloads, refusals):
+        if resolved.batch_sizes[0] in refused:  # not even the smallest batch fits: refuse the run
+            raise MemoryLimitError(f"{w.name or w.spec.name}: {refused[resolved.batch_sizes[0]]}",
+                                   Location(file=w.spec_path or (str(w.spec.path) if w.spec.path else None)))
+
     peak: PeakMeasurement | None = None
     peak_message = None
     if resolved.measure_peak:
@@ -224,8 +239,8 @@ def _run(workloads: list[Workload], options: BenchOptions, progress: Progress | 
         peak_message = "not measured (--no-peak)"
 
     models = []
-    for w in workloads:
-        models.append(_bench_workload(w, resolved, peak, tick))
+    for w, refused in zip(workloads, refusals):
+        models.append(_bench_workload(w, resolved, peak, tick, refused))
     tick("done")
     notice = resolved.notice
     return BenchRun(schema=SCHEMA_ID, created=datetime.now(timezone.utc).isoformat(timespec="seconds"), device=setup.device,
@@ -262,8 +277,20 @@ def _release(device: str, *, compiled: bool = False) -> None:
         torch.cuda.empty_cache()
 
 
+def _refusals(w: Workload, resolved: ResolvedOptions) -> dict[int, str]:
+    """Batch size -> refusal message, for the batches whose predicted memory exceeds the device's
+    (probed once, before anything is allocated)."""
+    out: dict[int, str] = {}
+    for b in resolved.batch_sizes:
+        predicted = predicted_peak_bytes(analyze(w.spec, batch_size=b, dtype=resolved.setup.precision))
+        message = memory_refusal(predicted, batch_size=b, device=resolved.setup.device)
+        if message is not None:
+            out[b] = message
+    return out
+
+
 def _bench_workload(w: Workload, resolved: ResolvedOptions, peak: PeakMeasurement | None,
-                    tick: Callable[..., None]) -> ModelResult:
+                    tick: Callable[..., None], refused: dict[int, str] | None = None) -> ModelResult:
     setup = resolved.setup
     static = analyze(w.spec, batch_size=1, dtype=setup.precision)
     name = w.name or w.spec.name
@@ -289,6 +316,10 @@ def _bench_workload(w: Workload, resolved: ResolvedOptions, peak: PeakMeasuremen
         if oom_at is not None:
             results.append(BatchResult(batch_size=b, status="skipped", predicted_memory=prediction,
                                        message=f"skipped: batch {oom_at} already ran out of memory"))
+            continue
+        if refused and b in refused:
+            results.append(BatchResult(batch_size=b, status="skipped", predicted_memory=prediction,
+                                       message=refused[b]))
             continue
         outcome: BatchResult | None = None
         try:

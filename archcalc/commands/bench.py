@@ -26,8 +26,11 @@ Latency is the median of several repeats of back-to-back iterations (CUDA events
 p10/p90; a plain reference loop (synchronize + perf_counter around every iteration, as timm's
 benchmark.py) runs on the same model and the two are compared (flag '!' beyond --tolerance).
 MAC/s are multiply-accumulates per second (1 MAC = 2 FLOPs); "Of peak" divides by a large matmul
-timed at the same precision in the same run. Exit status 1 when a configuration failed with an
-error (out-of-memory is reported, not an error).
+timed at the same precision in the same run. A batch whose predicted peak memory (parameters + input +
+every layer output + the largest convolution's workspace: an upper bound) exceeds the device's free
+memory is skipped, and the run is refused when even the smallest batch cannot fit (--allow-large
+tries anyway). Exit status 1 when a configuration failed with an error (out-of-memory is reported,
+not an error).
 """
 
 
@@ -59,6 +62,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-peak", action="store_true", help="skip the matmul peak measurement")
     p.add_argument("--threads", type=int_at_least(1), metavar="N",
                    help="CPU threads for torch (torch.set_num_threads; default: torch's choice)")
+    p.add_argument("--allow-large", action="store_true",
+                   help="run batches whose predicted memory (parameters + activations) exceeds the device's")
     p.add_argument("--format", "-f", default="table", choices=("table", "markdown", "csv", "json"),
                    help="output format (default: table)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE (atomically) instead of stdout")
@@ -129,6 +134,14 @@ def run(args: argparse.Namespace) -> int:
         return _show(args)
     if not args.spec:
         raise ArchcalcError("no spec given: archcalc bench SPEC [SPEC...] (or --show RESULTS.json)")
+    from ..analysis import analyze
+
+    # specs are loaded and analyzed before torch is imported: a bad spec is reported in milliseconds
+    workloads_in = []
+    for path in spec_paths(args.spec):
+        spec = load_from_args(path, args)
+        analyze(spec, batch_size=1)
+        workloads_in.append((spec, str(path)))
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -137,12 +150,12 @@ def run(args: argparse.Namespace) -> int:
     from ..bench.progress import ProgressBar
     from ..fileio import write_atomic
 
-    workloads = [Workload(spec=load_from_args(path, args), spec_path=str(path)) for path in spec_paths(args.spec)]
+    workloads = [Workload(spec=spec, spec_path=path) for spec, path in workloads_in]
     options = BenchOptions(
         device=args.device, precision=args.dtype, channels_last=args.channels_last, compile=args.compile,
         cuda_graphs=args.cuda_graphs, batch_sizes=args.batch, warmup_iters=args.warmup, iters=args.iters,
         repeats=args.repeats, min_repeat_s=args.min_time, tolerance=args.tolerance, peak_n=args.peak_size,
-        measure_peak=not args.no_peak, cpu_threads=args.threads,
+        measure_peak=not args.no_peak, cpu_threads=args.threads, allow_large=args.allow_large,
     )
     bar = ProgressBar(sys.stderr)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..analysis import analyze
 from ..errors import ArchcalcError
 from ..spec import load_spec
 from .common import add_spec_options, emit, parse_assignments, spec_paths
@@ -25,6 +26,9 @@ count and stage output shapes are compared too.
 
 --resolution auto reduces spatial axes to 64 where the spec allows it (same output shape and
 parameter count: the network ends in global pooling); --resolution N forces N.
+Before torch is imported every spec is loaded and analyzed; a network whose predicted peak memory
+(parameters + input + every layer output + the largest convolution's workspace, batch 1, float32:
+an upper bound) exceeds this machine's available memory is refused (--allow-large tries anyway).
 Exit status: 0 everything agrees, 1 a disagreement, 2 an error (or torch/fvcore missing).
 """
 
@@ -38,6 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="input resolution override: N for every spatial axis, or 'auto' (reduce to 64 where "
                         "the spec's output shape and parameters stay the same); default: the spec's own input")
     p.add_argument("--no-reference", action="store_true", help="skip the reference_model comparison")
+    p.add_argument("--allow-large", action="store_true",
+                   help="run even when the predicted memory (parameters + activations) exceeds this machine's")
     p.add_argument("--verbose", "-v", action="store_true", help="show every row's MAC comparison, not only failures")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
     add_spec_options(p)
@@ -57,13 +63,8 @@ def _resolution(text: str) -> int | str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..crosscheck import INSTALL_HINT, missing_dependencies
-
-    missing = missing_dependencies()
-    if missing:
-        raise ArchcalcError(f"crosscheck needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
-                            f"not installed; install with: {INSTALL_HINT}")
-    from ..crosscheck import crosscheck, fast_resolution, render_table, to_dict
+    from ..bench.memory import check_fits
+    from ..crosscheck import INSTALL_HINT, fast_resolution, missing_dependencies
 
     resolution = args.resolution
     params: dict = {}
@@ -72,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
     scale = parse_assignments(args.scale, "--scale") if args.scale else {}
     if "resolution" in scale and resolution is not None:
         raise ArchcalcError("give the resolution either in --scale or with --resolution, not both")
-    checks = []
+    # every spec is loaded, analyzed and sized first (static, no torch): a bad spec or a network
+    # this machine cannot hold is reported in milliseconds, before torch is imported
+    todo = []
     for path in spec_paths(args.specs):
         res = fast_resolution(path, params=params or None) if resolution == "auto" else resolution
         note = None
@@ -80,7 +83,18 @@ def run(args: argparse.Namespace) -> int:
             note = f"input resolution {res}, not the spec's own (--resolution {args.resolution})"
         spec_scale = {**scale, "resolution": res} if res is not None else scale
         spec = load_spec(path, params=params or None, scale=spec_scale or None)
-        checks.append(crosscheck(spec, reference=not args.no_reference, resolution_note=note))
+        analysis = analyze(spec, batch_size=1)
+        if not args.allow_large:
+            check_fits(analysis, device="cpu", path=str(path))
+        todo.append((spec, analysis, note))
+    missing = missing_dependencies()
+    if missing:
+        raise ArchcalcError(f"crosscheck needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
+                            f"not installed; install with: {INSTALL_HINT}")
+    from ..crosscheck import crosscheck, render_table, to_dict
+
+    checks = [crosscheck(spec, analysis=analysis, reference=not args.no_reference, resolution_note=note,
+                         allow_large=args.allow_large) for spec, analysis, note in todo]
     if args.format == "json":
         docs = [to_dict(c) for c in checks]
         text = json.dumps(docs[0] if len(docs) == 1 else docs, indent=2) + "\n"

@@ -1,0 +1,94 @@
+"""Refuse runs that cannot fit: the static memory prediction against the machine's memory.
+
+``crosscheck`` and ``bench`` allocate real tensors. Before they do, the analyzer's own
+prediction -- parameters + input + every layer output kept + the largest convolution's unfolded
+input (:func:`predicted_peak_bytes`, a conservative upper bound for inference) -- is compared with the
+memory of the device that will run it; a run predicted not to fit is refused with
+:class:`MemoryLimitError` (``--allow-large`` in the CLI tries anyway).
+
+:func:`available_memory_bytes` is the one probe: ``MemAvailable`` of ``/proc/meminfo`` on the CPU
+(physical memory, ``SC_PHYS_PAGES * SC_PAGE_SIZE``, where that file is missing) and
+``torch.cuda.mem_get_info()`` (free bytes) on CUDA. Tests replace it with a small number.
+Nothing here imports torch unless the device is CUDA.
+"""
+
+from __future__ import annotations
+
+__all__ = ["GIB", "MemoryLimitError", "available_memory_bytes", "conv_workspace_bytes", "predicted_peak_bytes",
+           "memory_refusal",
+           "check_fits"]
+
+import os
+from pathlib import Path
+
+from ..analysis import Analysis
+from ..errors import ArchcalcError, Location
+
+GIB = 1024 ** 3
+
+
+class MemoryLimitError(ArchcalcError):
+    """The static prediction of a run's memory exceeds what the machine has; nothing was allocated."""
+
+
+def available_memory_bytes(device: str = "cpu") -> int | None:
+    """Bytes the run may use on ``device``, or ``None`` when it cannot be told."""
+    if device == "cuda":
+        import torch
+
+        free, _total = torch.cuda.mem_get_info()
+        return int(free)
+    try:
+        for line in Path("/proc/meminfo").read_text(encoding="ascii", errors="replace").splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024  # the file counts kB (KiB)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def conv_workspace_bytes(analysis: Analysis) -> int:
+    """The largest convolution's unfolded input (im2col / col2im), the scratch buffer torch's
+    portable convolution allocates for the whole batch: ``batch * C_in * kernel * out positions``
+    elements for a convolution (its MACs / (C_out / groups)), ``batch * C_out * kernel * in positions``
+    for a transposed one (its MACs / (C_in / groups)). Without it a network with a huge input and few
+    channels (``[3, 20000, 20000]``, one 3x3 conv: 27 x the input) is predicted far too small."""
+    largest = 0
+    for row in analysis.layers:
+        groups = row.attrs.get("groups", 1)
+        groups = groups if isinstance(groups, int) and groups > 0 else 1
+        if row.type == "conv":
+            per_mac = max(1, row.output_shape[0] // groups)
+        elif row.type == "conv_transpose":
+            per_mac = max(1, row.input_shape[0] // groups)
+        else:
+            continue
+        largest = max(largest, row.macs // per_mac)
+    return largest * analysis.bytes_per_element
+
+
+def predicted_peak_bytes(analysis: Analysis) -> int:
+    """Parameters + input + every layer output + the largest convolution's workspace, at the
+    analysis' batch size and dtype (an upper bound for one inference pass)."""
+    return (analysis.param_bytes + analysis.input_bytes + analysis.totals.activation_bytes
+            + conv_workspace_bytes(analysis))
+
+
+def memory_refusal(predicted_bytes: int, *, batch_size: int, device: str = "cpu") -> str | None:
+    """The refusal message when ``predicted_bytes`` exceed the memory of ``device``, else ``None``."""
+    available = available_memory_bytes(device)
+    if available is None or predicted_bytes <= available:
+        return None
+    where = "this machine's available memory" if device == "cpu" else "the free memory of this CUDA device"
+    return (f"predicted peak {predicted_bytes / GIB:,.2f} GiB (parameters + activations + convolution workspace, batch {batch_size}) "
+            f"exceeds {where} {available / GIB:,.2f} GiB; --allow-large to try anyway")
+
+
+def check_fits(analysis: Analysis, *, device: str = "cpu", path: str | None = None) -> None:
+    """Raise :class:`MemoryLimitError` (located at the spec ``path``) when ``analysis`` cannot fit."""
+    message = memory_refusal(predicted_peak_bytes(analysis), batch_size=analysis.batch_size, device=device)
+    if message is not None:
+        raise MemoryLimitError(message, Location(file=path))
