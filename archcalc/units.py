@@ -1,11 +1,21 @@
-"""Human-readable numbers: one formatter for counts (K/M/G) and one for bytes (KB/MB/GB, 1024-based)."""
+"""Human-readable numbers: one formatter for counts (K/M/G) and one for bytes (KB/MB/GB, 1024-based).
+
+The unit sizes are named here once: decimal prefixes for counts (:data:`KILO` = 1000, as the
+lecture tables' "Param (k)"), binary steps for memory (:data:`KIB` = 1024, as their "Mem (KB)").
+"""
 
 from __future__ import annotations
 
-__all__ = ["human_count", "human_bytes", "shape_text"]
+__all__ = ["human_count", "human_bytes", "shape_text", "KILO", "MEGA", "GIGA", "TERA", "KIB", "MIB", "GIB", "TIB"]
 
-_COUNT = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
-_BYTES = ((2**40, "TB"), (2**30, "GB"), (2**20, "MB"), (2**10, "KB"))
+KILO, MEGA, GIGA, TERA = 10**3, 10**6, 10**9, 10**12
+"""Decimal prefixes: counts of parameters, MACs, operations."""
+
+KIB, MIB, GIB, TIB = 2**10, 2**20, 2**30, 2**40
+"""Binary steps: bytes of memory (printed KB/MB/GB/TB, as the lecture tables do)."""
+
+_COUNT = ((TERA, "T"), (GIGA, "G"), (MEGA, "M"), (KILO, "K"))
+_BYTES = ((TIB, "TB"), (GIB, "GB"), (MIB, "MB"), (KIB, "KB"))
 
 
 def _human(value: float, steps: tuple[tuple[int, str], ...], digits: int, unit: str) -> str:
@@ -24,7 +34,7 @@ def human_count(value: float, *, digits: int = 3) -> str:
 
 def human_bytes(value: float, *, digits: int = 3) -> str:
     """``1161600 -> '1.11 MB'`` with binary (1024) steps, as the lecture tables' KB are."""
-    if abs(value) < 1024:
+    if abs(value) < KIB:
         return f"{value:,.0f} B"
     return _human(value, _BYTES, digits, "")
 

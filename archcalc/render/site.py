@@ -30,8 +30,8 @@ from ..analysis import Analysis, analyze
 from ..errors import ArchcalcError
 from ..spec import Spec, load_spec
 from ..units import human_bytes, human_count, shape_text
-from .html import escape, html_page, html_table
-from .table import render_report
+from ..report.html import escape, html_page, html_table
+from ..report.table import render_report
 
 ROOFLINE_SETTINGS = {"device": "h100", "dtype": "bfloat16", "batch_size": 1}
 MAX_TABLE_ROWS = 60

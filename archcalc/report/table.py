@@ -3,27 +3,31 @@
 Two layouts (``style``): ``default`` (layer, type, shapes, params, headline cost, ops, memory,
 receptive field) and ``seed`` (the lecture's AlexNet columns). Formats: ``table`` (terminal),
 ``markdown``, ``csv``, ``json``, ``latex`` (booktabs) and ``html`` (a ``<table>`` fragment; the
-self-contained page is :func:`archcalc.render.html.render_page`). Numbers are human-readable
+self-contained page is :func:`archcalc.site.pages.single_page`). Numbers are human-readable
 (counts K/M/G with decimal prefixes, memory KB/MB with 1024 steps, three significant digits)
 unless ``raw`` is set; ``csv`` and ``json`` always hold exact integers (they are for programs).
-Numeric columns are right-aligned in every format and the last row is the labelled ``Total``.
+Numeric columns are right-aligned in every format and the last row is the labelled ``Total``,
+derived column by column (:class:`Column`: each knows its cell and its total).
 """
 
 from __future__ import annotations
 
-__all__ = ["FORMATS", "STYLES", "render_report", "report_json", "report_dict"]
+__all__ = ["FORMATS", "STYLES", "Column", "TITLES", "LAYOUTS", "column_title", "render_report", "report_json",
+           "report_dict"]
 
 import csv
 import io
 import json
-from typing import Any, Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Callable, Sequence
 
 from tabulate import tabulate
 
-from ..analysis import Analysis, GroupRow, LayerRow
+from ..analysis import Analysis, GroupRow, LayerRow, Totals
 from ..conventions import HEADLINE_LABELS, Convention, headline_count
 from ..spec.layers import ACTIVATION_KINDS
-from ..units import human_bytes, human_count, shape_text
+from ..units import KIB, KILO, MEGA, human_bytes, human_count, shape_text
 
 FORMATS = ("table", "markdown", "csv", "json", "latex", "html")
 STYLES = ("default", "seed")
@@ -79,20 +83,118 @@ def report_json(analysis: Analysis, *, convention: Convention | str = Convention
 # --------------------------------------------------------------------------- columns
 
 
-def _default_columns(conv: Convention, raw: bool) -> list[tuple[str, Callable[[Row], Any], str]]:
-    count = (lambda v: v) if raw else human_count
-    size = (lambda v: v) if raw else human_bytes
-    return [
-        ("Layer", lambda r: r.name, "l"),
-        ("Type", lambda r: r.type, "l"),
-        ("Input", _input_text, "l"),
-        ("Output", lambda r: shape_text(r.output_shape), "l"),
-        ("Params", lambda r: count(r.params), "r"),
-        (HEADLINE_LABELS[conv], lambda r: count(headline_count(conv, macs=r.macs, pooling_ops=r.pooling_ops)), "r"),
-        ("Other ops", lambda r: count(r.ops), "r"),
-        ("Memory", lambda r: size(r.activation_bytes), "r"),
-        ("RF", lambda r: "x".join(map(str, r.receptive_field)) if r.receptive_field else "-", "r"),
-    ]
+class Column(str, Enum):
+    """Every column a layer table can show; :data:`TITLES` maps each to its header and
+    :data:`LAYOUTS` lists the columns of each ``style``."""
+
+    LAYER = "layer"
+    TYPE = "type"
+    INPUT = "input"
+    OUTPUT = "output"
+    PARAMS = "params"
+    HEADLINE = "headline"  # the convention's cost: MACs, FLOPs or seed flops
+    OTHER_OPS = "other_ops"
+    MEMORY = "memory"
+    RF = "rf"
+    C_IN = "c_in"
+    HW_IN = "hw_in"
+    FILTERS = "filters"
+    KERNEL = "kernel"
+    STRIDE = "stride"
+    PADDING = "padding"
+    C_OUT = "c_out"
+    HW_OUT = "hw_out"
+    MEM_KB = "mem_kb"
+    PARAM_K = "param_k"
+    FLOPS_M = "flops_m"
+
+
+TITLES: dict[Column, str] = {
+    Column.LAYER: "Layer", Column.TYPE: "Type", Column.INPUT: "Input", Column.OUTPUT: "Output",
+    Column.PARAMS: "Params", Column.HEADLINE: HEADLINE_LABELS[Convention.MACS], Column.OTHER_OPS: "Other ops",
+    Column.MEMORY: "Memory", Column.RF: "RF", Column.C_IN: "C_in", Column.HW_IN: "H/W", Column.FILTERS: "Filters",
+    Column.KERNEL: "K", Column.STRIDE: "S", Column.PADDING: "P", Column.C_OUT: "C_out", Column.HW_OUT: "H'/W'",
+    Column.MEM_KB: "Mem (KB)", Column.PARAM_K: "Param (k)", Column.FLOPS_M: "Flops (M)",
+}
+"""Column headers (the headline column is titled by the convention, see :func:`column_title`)."""
+
+RAW_TITLES: dict[Column, str] = {Column.MEM_KB: "Mem (bytes)", Column.PARAM_K: "Params", Column.FLOPS_M: "Flops"}
+"""Headers of the seed layout's scaled columns when they hold exact integers (``raw``)."""
+
+LAYOUTS: dict[str, tuple[Column, ...]] = {
+    "default": (Column.LAYER, Column.TYPE, Column.INPUT, Column.OUTPUT, Column.PARAMS, Column.HEADLINE,
+                Column.OTHER_OPS, Column.MEMORY, Column.RF),
+    "seed": (Column.LAYER, Column.C_IN, Column.HW_IN, Column.FILTERS, Column.KERNEL, Column.STRIDE, Column.PADDING,
+             Column.C_OUT, Column.HW_OUT, Column.MEM_KB, Column.PARAM_K, Column.FLOPS_M),
+}
+"""The columns of each ``style``, left to right (the seed layout is the lecture's AlexNet table)."""
+
+
+def column_title(column: Column, *, convention: Convention | str = Convention.MACS, raw: bool = False) -> str:
+    if column is Column.HEADLINE:
+        return HEADLINE_LABELS[Convention(convention)]
+    return RAW_TITLES.get(column, TITLES[column]) if raw else TITLES[column]
+
+
+@dataclass(frozen=True)
+class _Numbers:
+    """How numbers are shown: exact integers (``raw``) or human-readable."""
+
+    conv: Convention
+    raw: bool
+
+    def count(self, value: int) -> Any:
+        return value if self.raw else human_count(value)
+
+    def size(self, value: int) -> Any:
+        return value if self.raw else human_bytes(value)
+
+    def per(self, value: int, unit: int) -> Any:
+        """``value`` in thousands (``unit`` = :data:`KILO`) etc., no decimals, as the seed table prints."""
+        return value if self.raw else f"{value / unit:,.0f}"
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """A column's alignment, its cell for a row and its cell in the Total row."""
+
+    align: str  # "l" or "r"
+    cell: Callable[[Row, _Numbers], Any]
+    total: Callable[[Analysis, _Numbers], Any] = lambda a, n: ""
+
+
+def _seed_flops(x: Row | Totals) -> int:
+    return x.macs + x.pooling_ops  # the lecture's "Flops": multiply-adds plus pooling window reads
+
+
+def _attr(key: str) -> Callable[[Row, _Numbers], str]:
+    return lambda r, n: _fmt_attr(r.attrs.get(key)) if isinstance(r, LayerRow) else ""
+
+
+_CELLS: dict[Column, _Cells] = {
+    Column.LAYER: _Cells("l", lambda r, n: r.name, lambda a, n: "Total"),
+    Column.TYPE: _Cells("l", lambda r, n: r.type),
+    Column.INPUT: _Cells("l", lambda r, n: _input_text(r), lambda a, n: shape_text(a.input_shape)),
+    Column.OUTPUT: _Cells("l", lambda r, n: shape_text(r.output_shape), lambda a, n: shape_text(a.output_shape)),
+    Column.PARAMS: _Cells("r", lambda r, n: n.count(r.params), lambda a, n: n.count(a.totals.params)),
+    Column.HEADLINE: _Cells("r", lambda r, n: n.count(headline_count(n.conv, macs=r.macs, pooling_ops=r.pooling_ops)),
+                            lambda a, n: n.count(a.headline(n.conv))),
+    Column.OTHER_OPS: _Cells("r", lambda r, n: n.count(r.ops), lambda a, n: n.count(a.totals.ops)),
+    Column.MEMORY: _Cells("r", lambda r, n: n.size(r.activation_bytes), lambda a, n: n.size(a.totals.activation_bytes)),
+    Column.RF: _Cells("r", lambda r, n: "x".join(map(str, r.receptive_field)) if r.receptive_field else "-"),
+    Column.C_IN: _Cells("r", lambda r, n: r.input_shape[0] if _joined(r) is None else "+".join(map(str, _joined(r)))),
+    Column.HW_IN: _Cells("r", lambda r, n: _hw(r.input_shape)),
+    Column.FILTERS: _Cells("r", _attr("filters")),
+    Column.KERNEL: _Cells("r", _attr("kernel")),
+    Column.STRIDE: _Cells("r", _attr("stride")),
+    Column.PADDING: _Cells("r", _attr("padding")),
+    Column.C_OUT: _Cells("r", lambda r, n: r.output_shape[0]),
+    Column.HW_OUT: _Cells("r", lambda r, n: _hw(r.output_shape)),
+    Column.MEM_KB: _Cells("r", lambda r, n: n.per(r.activation_bytes, KIB),
+                          lambda a, n: n.per(a.totals.activation_bytes, KIB)),
+    Column.PARAM_K: _Cells("r", lambda r, n: n.per(r.params, KILO), lambda a, n: n.per(a.totals.params, KILO)),
+    Column.FLOPS_M: _Cells("r", lambda r, n: n.per(_seed_flops(r), MEGA), lambda a, n: n.per(_seed_flops(a.totals), MEGA)),
+}
 
 
 def _joined(r: Row) -> list[int] | None:
@@ -125,29 +227,6 @@ def _fmt_attr(v: Any) -> str:
     return str(v)
 
 
-def _seed_columns(raw: bool) -> list[tuple[str, Callable[[Row], Any], str]]:
-    def num(value: float, unit: int) -> Any:
-        return value if raw else f"{value / unit:,.0f}"
-
-    def attr(key: str) -> Callable[[Row], str]:
-        return lambda r: _fmt_attr(r.attrs.get(key)) if isinstance(r, LayerRow) else ""
-
-    return [
-        ("Layer", lambda r: r.name, "l"),
-        ("C_in", lambda r: r.input_shape[0] if _joined(r) is None else "+".join(map(str, _joined(r))), "r"),
-        ("H/W", lambda r: _hw(r.input_shape), "r"),
-        ("Filters", attr("filters"), "r"),
-        ("K", attr("kernel"), "r"),
-        ("S", attr("stride"), "r"),
-        ("P", attr("padding"), "r"),
-        ("C_out", lambda r: r.output_shape[0], "r"),
-        ("H'/W'", lambda r: _hw(r.output_shape), "r"),
-        ("Mem (KB)" if not raw else "Mem (bytes)", lambda r: num(r.activation_bytes, 1024), "r"),
-        ("Param (k)" if not raw else "Params", lambda r: num(r.params, 1000), "r"),
-        ("Flops (M)" if not raw else "Flops", lambda r: num(r.macs + r.pooling_ops, 10**6), "r"),
-    ]
-
-
 # --------------------------------------------------------------------------- rendering
 
 
@@ -167,18 +246,17 @@ def render_report(analysis: Analysis, *, fmt: str = "table", style: str = "defau
     if style == "seed":
         hidden = sum(1 for r in rows if r.type in _SEED_HIDDEN)
         rows = [r for r in rows if r.type not in _SEED_HIDDEN]
-        columns = _seed_columns(raw)
         if hidden:
             note = (f"Total counts all rows, including the {hidden} activation/dropout rows this layout hides "
                     "(their outputs add to Mem).")
-    else:
-        columns = _default_columns(conv, raw)
     if fmt == "csv":
         raw = True  # a machine format: exact integers, never "34.9 K"
-        columns = _seed_columns(raw) if style == "seed" else _default_columns(conv, raw)
-    headers = [c[0] for c in columns]
-    body = [[c[1](r) for c in columns] for r in rows]
-    total = _total_row(analysis, columns, conv, raw, style)
+    columns = LAYOUTS[style]
+    numbers = _Numbers(conv, raw)
+    headers = [column_title(c, convention=conv, raw=raw) for c in columns]
+    body = [[_CELLS[c].cell(r, numbers) for c in columns] for r in rows]
+    total = [_CELLS[c].total(analysis, numbers) for c in columns]
+    align = [_CELLS[c].align for c in columns]
     title = _title(analysis, conv)
     if fmt == "csv":
         buf = io.StringIO()
@@ -190,9 +268,9 @@ def render_report(analysis: Analysis, *, fmt: str = "table", style: str = "defau
     if fmt == "html":
         from .html import html_table
 
-        return html_table(headers, body, total=total, align=[c[2] for c in columns],
-                          sort_keys=_sort_keys(columns, rows, style, conv), caption=title)
-    colalign = [_ALIGN[c[2]] for c in columns]
+        return html_table(headers, body, total=total, align=align, sort_keys=_sort_keys(columns, rows, conv),
+                          caption=title)
+    colalign = [_ALIGN[a] for a in align]
     if fmt == "markdown":
         total = [f"**{v}**" if str(v) else "" for v in total]
         table = tabulate(body + [total], headers=headers, tablefmt="pipe", colalign=colalign, disable_numparse=True)
@@ -210,15 +288,15 @@ def render_report(analysis: Analysis, *, fmt: str = "table", style: str = "defau
     return f"{title}\n\n{table}\n" + (f"\n{note}\n" if note else "")
 
 
-def _sort_keys(columns: list, rows: list[Row], style: str, conv: Convention) -> list[list[Any]]:
+def _sort_keys(columns: Sequence[Column], rows: list[Row], conv: Convention) -> list[list[Any]]:
     """Exact numbers behind each displayed cell (for sorting in HTML); None where text sorts."""
-    raw_columns = _seed_columns(True) if style == "seed" else _default_columns(conv, True)
+    exact = _Numbers(conv, raw=True)
     keys = []
     for r in rows:
         row = []
-        for title, get, align in raw_columns:
-            value = get(r)
-            row.append(value if isinstance(value, (int, float)) and align == "r" else None)
+        for c in columns:
+            value = _CELLS[c].cell(r, exact)
+            row.append(value if isinstance(value, (int, float)) and _CELLS[c].align == "r" else None)
         keys.append(row)
     return keys
 
@@ -228,16 +306,3 @@ def _title(analysis: Analysis, conv: Convention) -> str:
     return (f"{analysis.name}: input {shape_text(analysis.input_shape)}, batch {analysis.batch_size}, "
             f"{analysis.dtype}; {human_count(t.params)} params, "
             f"{human_count(analysis.headline(conv))} {HEADLINE_LABELS[conv]}")
-
-
-def _total_row(analysis: Analysis, columns: list, conv: Convention, raw: bool, style: str) -> list[Any]:
-    t = analysis.totals
-    count = (lambda v: v) if raw else human_count
-    size = (lambda v: v) if raw else human_bytes
-    if style == "seed":
-        def num(v: int, unit: int) -> Any:
-            return v if raw else f"{v / unit:,.0f}"
-        return ["Total", "", "", "", "", "", "", "", "", num(t.activation_bytes, 1024), num(t.params, 1000),
-                num(t.seed_flops, 10**6)]
-    return ["Total", "", shape_text(analysis.input_shape), shape_text(analysis.output_shape), count(t.params),
-            count(analysis.headline(conv)), count(t.ops), size(t.activation_bytes), ""]
