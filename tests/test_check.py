@@ -370,7 +370,7 @@ def test_pre_commit_hook_definition():
 
 
 def test_check_stays_off_torch():
-    code = ("import sys, archcalc.check, archcalc.commands.check; "
+    code = ("import sys, archcalc.check, archcalc.commands.check, archcalc.report.check; "
             "assert 'torch' not in sys.modules and 'matplotlib' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 
