@@ -6,13 +6,13 @@
 
 Modules: :mod:`.runner` (the sweep), :mod:`.timing` (the two timers), :mod:`.peak` (measured
 matmul peak), :mod:`.env` (device, driver, versions), :mod:`.records` (result records, JSON),
-:mod:`.stats` (median / percentiles), :mod:`.render` (table, CSV), :mod:`.progress`.
+:mod:`.stats` (median / percentiles), :mod:`.progress`. Rendering is :mod:`archcalc.report.bench`.
 """
 
 from __future__ import annotations
 
+from ..report.bench import BENCH_FORMATS, render_bench
 from .records import SCHEMA_ID, BatchResult, BenchRun, ModelResult, Setup
-from .render import BENCH_FORMATS, render_bench
 from .runner import DEFAULTS, BenchOptions, Workload, is_oom, resolve_options, run_bench
 
 __all__ = ["run_bench", "render_bench", "BenchOptions", "Workload", "BenchRun", "ModelResult", "BatchResult",

@@ -2,6 +2,10 @@
 
 The records are pydantic models so that a results file can be read back and validated
 (:meth:`BenchRun.model_validate_json`) and its JSON Schema printed (``BenchRun.model_json_schema()``).
+This module is also the one reader of results files: :func:`read_runs` (validated records, for
+``bench --show`` and the sweep summary) and :func:`read_documents` (the parsed JSON, which the
+charts read leniently so that files from an older or newer bench still plot), both over
+:func:`result_files`.
 Units are in every field name: ``_s`` seconds, ``_bytes`` bytes, ``macs`` multiply-accumulates
 (1 MAC = 2 FLOPs), ``_per_s`` per second.
 """
@@ -9,11 +13,16 @@ Units are in every field name: ``_s`` seconds, ``_bytes`` bytes, ``macs`` multip
 from __future__ import annotations
 
 __all__ = ["SCHEMA_ID", "DEVICES", "PRECISIONS", "COMPILE_MODES", "STATUSES", "TimingStats", "Environment",
-           "Setup", "PeakMeasurement", "MemoryPrediction", "BatchResult", "ModelResult", "BenchRun"]
+           "Setup", "PeakMeasurement", "MemoryPrediction", "BatchResult", "ModelResult", "BenchRun",
+           "result_files", "read_run", "read_runs", "read_document", "read_documents", "latest_runs"]
 
-from typing import Literal, Optional
+import json
+from pathlib import Path
+from typing import Any, Iterable, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import ArchcalcError, Location
 
 SCHEMA_ID = "archcalc.bench/1"
 DEVICES = ("cuda", "cpu")
@@ -183,3 +192,65 @@ _UNITS = {
     "_per_s": "per second",
     "fraction_of_peak": "achieved_macs_per_s / peak.macs_per_s (same precision, same run)",
 }
+
+
+# --------------------------------------------------------------------------- reading results files
+
+
+def result_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The results files named by ``paths``: a file as given, a directory every ``*.json`` below it."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        files.extend(sorted(p.rglob("*.json")) if p.is_dir() else [p])
+    return files
+
+
+def read_run(path: str | Path) -> BenchRun:
+    """One results file, validated; a file that cannot be read or is not a run is an :class:`ArchcalcError`."""
+    where = Location(file=str(path))
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ArchcalcError(f"cannot read: {exc.strerror}", where) from None
+    except UnicodeDecodeError as exc:
+        raise ArchcalcError(f"cannot read: {exc}", where) from None
+    try:
+        return BenchRun.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(x) for x in first["loc"]) or "<document>"
+        raise ArchcalcError(f"not an archcalc bench results file: {field}: {first['msg']}", where) from None
+
+
+def read_runs(paths: Iterable[str | Path]) -> list[tuple[str, BenchRun]]:
+    """``(file, run)`` for every results file (a directory means every ``*.json`` below it)."""
+    return [(str(f), read_run(f)) for f in result_files(paths)]
+
+
+def read_document(path: str | Path) -> Any:
+    """One results file as parsed JSON, not validated (see :mod:`archcalc.plots.benchdata`)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArchcalcError("no such results file", Location(file=str(path))) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArchcalcError(f"cannot read bench results: {exc}", Location(file=str(path))) from None
+
+
+def read_documents(paths: Iterable[str | Path]) -> list[tuple[str, Any]]:
+    """``(file, parsed JSON)`` for every results file (a directory means every ``*.json`` below it)."""
+    return [(str(f), read_document(f)) for f in result_files(paths)]
+
+
+def latest_runs(runs: Iterable[tuple[str, BenchRun]]) -> dict[tuple, list[tuple[str, BenchRun, ModelResult]]]:
+    """Per set-up (device name, device, precision, channels-last, compile, CUDA graphs), the newest
+    ``(file, run, model)`` of each model name, in first-seen model order."""
+    groups: dict[tuple, dict[str, tuple[str, BenchRun, ModelResult]]] = {}
+    for file, run in runs:
+        s = run.setup
+        key = (run.environment.device_name, s.device, s.precision, s.channels_last, s.compile, s.cuda_graphs)
+        group = groups.setdefault(key, {})
+        for m in run.models:
+            if m.name not in group or group[m.name][1].created < run.created:
+                group[m.name] = (file, run, m)
+    return {k: list(v.values()) for k, v in groups.items()}

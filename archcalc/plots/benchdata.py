@@ -1,4 +1,5 @@
-"""Read ``archcalc bench`` result files (schema ``archcalc.bench/1``) for the charts.
+"""The charts' view of ``archcalc bench`` result files (schema ``archcalc.bench/1``, read by
+:func:`archcalc.bench.records.read_documents`).
 
 Only the fields the charts need are read, leniently, so a results file from a slightly newer or
 older bench still plots: per model its name, spec path and static MACs per image; per batch
@@ -10,11 +11,11 @@ from __future__ import annotations
 
 __all__ = ["Measurement", "load_measurements", "read_measurements"]
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..bench.records import read_documents
 from ..errors import ArchcalcError, Location
 
 
@@ -71,19 +72,4 @@ def read_measurements(doc: dict[str, Any], *, file: str = "") -> list[Measuremen
 
 def load_measurements(paths: Iterable[str | Path]) -> list[Measurement]:
     """Measurements from results files (a directory means every ``*.json`` below it)."""
-    files: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            files.extend(sorted(p.rglob("*.json")))
-        else:
-            files.append(p)
-    out: list[Measurement] = []
-    for f in files:
-        try:
-            doc = json.loads(f.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ArchcalcError("no such results file", Location(file=str(f))) from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ArchcalcError(f"cannot read bench results: {exc}", Location(file=str(f))) from None
-        out.extend(read_measurements(doc, file=str(f)))
-    return out
+    return [m for file, doc in read_documents(paths) for m in read_measurements(doc, file=file)]
