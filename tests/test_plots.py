@@ -394,7 +394,7 @@ def test_figure_format():
 
 def test_static_path_never_imports_matplotlib():
     code = ("import sys, archcalc.plots.accuracy, archcalc.plots.layers, archcalc.plots.roofline, "
-            "archcalc.plots.scaling, archcalc.plots.throughput, archcalc.render.site, archcalc.commands.plot; "
+            "archcalc.plots.scaling, archcalc.plots.throughput, archcalc.site, archcalc.commands.plot; "
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"

@@ -11,10 +11,10 @@ import pytest
 
 import archcalc
 from archcalc.cli import main
-from archcalc.render import render_report
-from archcalc.render.html import html_page, html_table
 from archcalc.fileio import MANIFEST_NAME, content_hash, read_manifest
-from archcalc.render.site import GENERATOR_PREFIX, auto_depth, build_site, chart_engine, stale_files
+from archcalc.report import render_report
+from archcalc.report.html import html_page, html_table
+from archcalc.site import GENERATOR_PREFIX, auto_depth, build_site, chart_engine, stale_files
 
 from conftest import ROOT, SPECS, zoo_specs
 

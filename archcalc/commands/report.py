@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis import analyze
     from ..errors import ArchcalcError
     from ..fileio import check_output
-    from ..render import render_report
+    from ..report import render_report
 
     if args.all_specs:
         from .report_all import run_all
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         check_output(args.output, force=args.force, inputs=[args.spec])  # fail before any work
     spec = load_from_args(args.spec, args)
     if args.format == "html":  # a self-contained page with the charts
-        from ..render.site import single_page
+        from ..site import single_page
 
         emit(single_page(spec, batch_size=args.batch, dtype=args.dtype, depth=args.depth, style=args.style,
                          convention=args.convention, raw=args.raw), **output)

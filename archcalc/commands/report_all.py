@@ -1,4 +1,4 @@
-"""``archcalc report --all DIR``: regenerate the reports tree (see :mod:`archcalc.render.site`).
+"""``archcalc report --all DIR``: regenerate the reports tree (see :mod:`archcalc.site`).
 
 Everything is built in memory first; a spec that fails to load or analyze fails the run and
 nothing is written. The tree is then written with :func:`archcalc.fileio.write_tree`, which keeps
@@ -17,7 +17,7 @@ from .common import spec_paths
 def run_all(args: argparse.Namespace) -> int:
     from ..errors import Location, OutputError
     from ..fileio import MANIFEST_NAME, read_manifest, write_tree
-    from ..render.site import build_site
+    from ..site import build_site
 
     out_dir = Path(args.output or "reports")
     # cheap checks before the build (drawing every chart takes a while)

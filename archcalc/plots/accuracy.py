@@ -9,8 +9,8 @@ archcalc's static counts at each spec's own input size.
 
 from __future__ import annotations
 
-__all__ = ["AccuracyPoint", "AccuracyChart", "accuracy_chart", "select_accuracy", "protocol_rank",
-           "pareto_front", "draw_accuracy", "X_AXES", "Y_METRICS"]
+__all__ = ["AccuracyPoint", "AccuracyChart", "accuracy_chart", "accuracy_point", "chart_of_points",
+           "select_accuracy", "protocol_rank", "pareto_front", "draw_accuracy", "X_AXES", "Y_METRICS"]
 
 import math
 import re
@@ -18,7 +18,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from ..analysis import analyze
+from ..analysis import Totals, analyze
 from ..spec import Accuracy, Spec
 from ..units import human_count
 
@@ -112,6 +112,33 @@ def pareto_front(costs: Sequence[float], values: Sequence[float]) -> list[int]:
     return front
 
 
+def accuracy_point(spec: Spec, *, y: str = "top1", totals: Totals | None = None) -> AccuracyPoint | None:
+    """The chart's point of ``spec`` (None when it has no ImageNet ``y`` figure); ``totals`` are
+    its static counts when already analyzed (``analyze(spec).totals``)."""
+    chosen = select_accuracy(spec.accuracy, y)
+    if chosen is None:
+        return None
+    value, entry = chosen
+    t = totals if totals is not None else analyze(spec).totals
+    return AccuracyPoint(
+        name=spec.name, family=spec.family or "other", path=str(spec.path or ""), macs=t.macs, params=t.params,
+        accuracy=value, protocol=entry.protocol or "protocol not recorded",
+        single_crop=protocol_rank(entry.protocol) == 0, source=entry.source, year=spec.document.year)
+
+
+def chart_of_points(points: Iterable[AccuracyPoint], *, x: str = "macs", y: str = "top1",
+                    excluded: Iterable[tuple[str, str]] = (), families: Sequence[str] = ()) -> AccuracyChart:
+    """The chart of points already made (:func:`accuracy_point`): sorted by cost, frontier marked."""
+    if x not in X_AXES:
+        raise ValueError(f"x must be one of {', '.join(X_AXES)}")
+    if y not in Y_METRICS:
+        raise ValueError(f"y must be one of {', '.join(Y_METRICS)}")
+    ordered = sorted(points, key=lambda p: (p.cost(x), p.name))
+    front = pareto_front([p.cost(x) for p in ordered], [p.accuracy for p in ordered])
+    return AccuracyChart(points=tuple(ordered), x=x, y=y, frontier=tuple(front), excluded=tuple(excluded),
+                         families=tuple(families))
+
+
 def accuracy_chart(specs: Sequence[Spec], *, x: str = "macs", y: str = "top1",
                    families: Sequence[str] | None = None) -> AccuracyChart:
     """The plotted data: one point per spec with an ImageNet ``y`` figure (others are listed in
@@ -124,23 +151,14 @@ def accuracy_chart(specs: Sequence[Spec], *, x: str = "macs", y: str = "top1",
     points: list[AccuracyPoint] = []
     excluded: list[tuple[str, str]] = []
     for spec in specs:
-        family = spec.family or "other"
-        if wanted is not None and family.lower() not in wanted:
+        if wanted is not None and (spec.family or "other").lower() not in wanted:
             continue
-        chosen = select_accuracy(spec.accuracy, y)
-        if chosen is None:
+        point = accuracy_point(spec, y=y)
+        if point is None:
             excluded.append((spec.name, f"no ImageNet {Y_METRICS[y]} figure in accuracy:"))
-            continue
-        value, entry = chosen
-        t = analyze(spec).totals
-        points.append(AccuracyPoint(
-            name=spec.name, family=family, path=str(spec.path or ""), macs=t.macs, params=t.params,
-            accuracy=value, protocol=entry.protocol or "protocol not recorded",
-            single_crop=protocol_rank(entry.protocol) == 0, source=entry.source, year=spec.document.year))
-    points.sort(key=lambda p: (p.cost(x), p.name))
-    front = pareto_front([p.cost(x) for p in points], [p.accuracy for p in points])
-    return AccuracyChart(points=tuple(points), x=x, y=y, frontier=tuple(front), excluded=tuple(excluded),
-                         families=tuple(sorted(wanted)) if wanted else ())
+        else:
+            points.append(point)
+    return chart_of_points(points, x=x, y=y, excluded=excluded, families=sorted(wanted) if wanted else ())
 
 
 def label_text(point: AccuracyPoint) -> str:

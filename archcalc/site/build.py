@@ -1,0 +1,146 @@
+"""Building the reports tree: every spec loaded, analyzed and checked once (in a process pool),
+its pages composed and its charts drawn; then the zoo pages and charts from the specs' rows.
+
+Nothing here writes a file: :func:`build_site` returns the tree as ``{relative path: text}``
+(written by :func:`archcalc.fileio.write_tree`).
+"""
+
+from __future__ import annotations
+
+__all__ = ["build_site", "single_page", "spec_charts", "stale_files", "SCALING_SPEC"]
+
+import os
+from pathlib import Path
+from typing import Collection, Sequence
+
+from ..analysis import Analysis, analyze
+from ..errors import ArchcalcError
+from ..plots.accuracy import Y_METRICS, AccuracyPoint, accuracy_point, chart_of_points
+from ..spec import Spec
+from .pages import (ROOFLINE_SETTINGS, chart_captions, spec_markdown, spec_page, standalone, zoo_markdown,
+                    zoo_page)
+from .summary import SpecSummary, shown_path, summarize_spec, summary_of
+
+SCALING_SPEC = "efficientnet_b0"  # the zoo's scaling chart, when the spec exists
+
+
+def single_page(spec: Spec, *, batch_size: int = 1, dtype: str = "float32", depth: int | None = None,
+                style: str = "default", convention: str = "macs", raw: bool = False) -> str:
+    """``archcalc report SPEC --format html``: one self-contained page for a loaded spec (``style``,
+    ``convention`` and ``raw`` as for the other formats)."""
+    analysis = analyze(spec, batch_size=batch_size, dtype=dtype)
+    path = Path(spec.path) if spec.path is not None else Path(f"{spec.name}.yaml")
+    s = summary_of(spec, analysis, shown=shown_path(path), stem=path.stem)
+    charts = spec_charts(spec, analysis)
+    return spec_page(spec, analysis, s, charts=list(charts.values()), back_link=None, depth=depth, style=style,
+                     convention=convention, raw=raw)
+
+
+def spec_charts(spec: Spec, analysis: Analysis) -> dict[str, tuple[str, str]]:
+    """The per-spec charts as SVG text: ``{"layers": (caption, svg), "roofline": (caption, svg)}``."""
+    from ..plots.devices import get_device
+    from ..plots.layers import draw_layer_profile, layer_profile
+    from ..plots.roofline import draw_roofline, roofline
+    from ..plots.style import svg_text
+
+    r = ROOFLINE_SETTINGS
+    device = get_device(str(r["device"]))
+    captions = chart_captions(analysis)
+    layers = svg_text(draw_layer_profile(layer_profile(analysis)))
+    roof = svg_text(draw_roofline(roofline(spec, device=device, dtype=str(r["dtype"]), batch_size=int(r["batch_size"]))))
+    return {"layers": (captions["layers"], layers), "roofline": (captions["roofline"], roof)}
+
+
+ZOO_METRIC = "top1"  # the zoo's accuracy charts
+
+
+def _build_one(path: Path, charts: bool = True) -> tuple[SpecSummary, dict[str, str], AccuracyPoint | str | None]:
+    """One spec, loaded, analyzed and checked once: its zoo row, its files and its accuracy-chart
+    point (a string: why it has none; None: it failed to load)."""
+    spec, analysis, s = summarize_spec(path)
+    if spec is None or analysis is None:
+        return s, {}, None
+    point = accuracy_point(spec, y=ZOO_METRIC, totals=analysis.totals)
+    captions = chart_captions(analysis)
+    files = {
+        f"specs/{s.stem}.md": spec_markdown(spec, analysis, s),
+        f"specs/{s.stem}.html": spec_page(spec, analysis, s, back_link="../index.html",
+                                          charts=[(captions[k], f"{s.stem}.{k}.svg") for k in captions]),
+    }
+    if charts:
+        for key, (_caption, svg) in spec_charts(spec, analysis).items():
+            files[f"specs/{s.stem}.{key}.svg"] = standalone(svg)
+    return s, files, point if point is not None else f"no ImageNet {Y_METRICS[ZOO_METRIC]} figure in accuracy:"
+
+
+def build_site(paths: Sequence[Path], *, jobs: int | None = None, charts: bool | Collection[str] = True,
+               zoo_charts: bool = True) -> tuple[dict[str, str], list[SpecSummary]]:
+    """Every file of the reports tree (relative path -> text) and the zoo rows.
+
+    ``charts``: draw every spec's SVG charts (True), none (False) or those of the given spec
+    stems; pages name the chart files either way. ``zoo_charts``: the accuracy and scaling charts.
+    ``jobs`` > 1 builds specs in that many processes (the output is the same).
+    """
+    paths = sorted(Path(p) for p in paths)
+    stems = [p.stem for p in paths]
+    dupes = sorted({s for s in stems if stems.count(s) > 1})
+    if dupes:
+        raise ArchcalcError(f"two specs share the file name {', '.join(dupes)}: report pages are named after it")
+    draw = [charts is True or (charts is not False and p.stem in charts) for p in paths]
+    jobs = min(jobs if jobs is not None else (os.cpu_count() or 1), sum(draw)) or 1
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(_build_one, paths, draw, chunksize=1))
+    else:
+        results = [_build_one(p, d) for p, d in zip(paths, draw)]
+    files: dict[str, str] = {}
+    summaries, points, excluded = [], [], []
+    for s, f, point in results:
+        summaries.append(s)
+        files.update(f)
+        if isinstance(point, AccuracyPoint):
+            points.append(point)
+        elif point is not None:
+            excluded.append((s.name, point))
+    links = _zoo_charts(paths, summaries, points, excluded, files, draw=zoo_charts)
+    files["README.md"] = zoo_markdown(summaries, links)
+    files["index.html"] = zoo_page(summaries, links)
+    return files, summaries
+
+
+def _zoo_charts(paths: Sequence[Path], summaries: Sequence[SpecSummary], points: Sequence[AccuracyPoint],
+                excluded: Sequence[tuple[str, str]], files: dict[str, str], *, draw: bool) -> list[tuple[str, str]]:
+    """Draw the zoo charts into ``files`` (when ``draw``); return their (caption, path) links.
+    The accuracy charts are made of the points the specs' builds returned (no spec is loaded
+    again); the scaling study loads its spec at every scale it draws."""
+    from ..plots.accuracy import draw_accuracy
+    from ..plots.scaling import draw_scaling, scaling_study
+    from ..plots.style import svg_text
+
+    links = []
+    for x, caption in (("macs", "ImageNet top-1 accuracy vs multiply-adds"),
+                       ("params", "ImageNet top-1 accuracy vs parameters")):
+        chart = chart_of_points(points, x=x, y=ZOO_METRIC, excluded=excluded)
+        if not chart.points:
+            continue
+        if draw:
+            files[f"charts/accuracy_{x}.svg"] = standalone(svg_text(draw_accuracy(chart)))
+        links.append((caption, f"charts/accuracy_{x}.svg"))
+    scaling = next((p for p, s in zip(paths, summaries) if p.stem == SCALING_SPEC and s.error is None), None)
+    if scaling is not None:
+        name = next(s.name for p, s in zip(paths, summaries) if p == scaling)
+        if draw:
+            files[f"charts/scaling_{scaling.stem}.svg"] = standalone(svg_text(draw_scaling(scaling_study(scaling))))
+        links.append((f"{name}: cost under width, depth and resolution scaling", f"charts/scaling_{scaling.stem}.svg"))
+    return links
+
+
+def stale_files(out_dir: Path, files: Collection[str]) -> list[Path]:
+    """Files the manifest of ``out_dir`` lists (archcalc wrote them) that ``files`` no longer has
+    and that are still there: the files a regeneration producing ``files`` removes."""
+    from ..fileio import read_manifest
+
+    return [out_dir / rel for rel in sorted(read_manifest(out_dir)) if rel not in files
+            and os.path.lexists(out_dir / rel)]
