@@ -31,6 +31,6 @@ __version__ = "0.1.0"
 
 def build_model(spec: Spec, **kwargs: Any) -> Any:
     """The ``torch.nn.Module`` a spec describes (needs the ``torch`` extra)."""
-    from .torch_build import build_model as _build  # lazy: torch is optional
+    from .torch.build import build_model as _build  # lazy: torch is optional
 
     return _build(spec, **kwargs)

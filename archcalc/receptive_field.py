@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from math import gcd
 from typing import Literal, Union
 
-from .. import formulas as F
+from . import formulas as F
 
 MAX_PERIOD = 4096
 """Largest period (output positions) a field is tracked over; beyond it the field is ``None``."""

@@ -245,7 +245,7 @@ def test_cpu_run_fields_are_sane(tiny_spec):
 
 @pytest.mark.torch
 def test_default_factory_is_archcalc_build_model(tiny_spec):
-    pytest.importorskip("archcalc.torch_build")
+    pytest.importorskip("torch")
     from archcalc.bench import BenchOptions, Workload, run_bench
 
     run = run_bench([Workload(spec=tiny_spec)], options=BenchOptions(device="cpu", batch_sizes=(2,), **FAST,

@@ -528,7 +528,7 @@ def test_convention_counts_match_torch(tmp_path):
     from archcalc.analysis import analyze
     from archcalc.check import convention_count
     from archcalc.spec.document import ConventionEntry
-    from archcalc.torch_build import build_model
+    from archcalc.torch.build import build_model
 
     spec = load_spec(write_bn_spec(tmp_path, "[]\n"))
     model = build_model(spec)

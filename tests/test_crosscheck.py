@@ -21,8 +21,10 @@ pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 
-from archcalc import crosscheck as cc  # noqa: E402
-from archcalc.torch_build import BUILDERS  # noqa: E402
+from archcalc.kinds import KINDS  # noqa: E402
+from archcalc.report.crosscheck import render_table  # noqa: E402
+from archcalc.torch import crosscheck as cc  # noqa: E402
+from archcalc.torch import fvcore as fv  # noqa: E402
 
 RESNET18 = str(SPECS / "resnet18.yaml")
 
@@ -69,7 +71,7 @@ def _assert_zoo_agrees(spec: Any) -> None:
     check = cc.crosscheck(spec, reference=False)
     assert check.shapes_ok, [r for r in check.shapes if not r.ok][:5]
     assert check.params_ok, [r for r in check.params if not r.ok][:5]
-    assert check.flops_ok, cc.render_table(check)
+    assert check.flops_ok, render_table(check)
     # conv and linear rows need no rule: fvcore's count is the analyzer's MACs exactly
     for row in check.flops:
         if row.type in ("conv", "conv_transpose", "linear"):
@@ -98,9 +100,9 @@ def test_zoo_crosscheck_full_resolution(name: str) -> None:
 
 
 def test_every_rule_is_named_and_explained() -> None:
-    names = [r.name for r in cc.RULES]
+    names = [r.name for r in fv.RULES]
     assert len(names) == len(set(names))
-    assert all(r.explanation and "\n" not in r.explanation for r in cc.RULES)
+    assert all(r.explanation and "\n" not in r.explanation for r in fv.RULES)
 
 
 def test_resnet18_full_resolution_numbers() -> None:
@@ -127,30 +129,30 @@ def _fake_relu(layer: Any, ctx: Any) -> Any:
 
 
 def test_a_wrong_module_fails_with_a_per_layer_diff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(BUILDERS, "relu", _fake_relu)
+    monkeypatch.setattr(KINDS["relu"], "build", _fake_relu)
     spec = spec_of([3, 6, 6], [{"name": "conv", "type": "conv", "out": 4, "kernel": 3}, {"name": "act", "type": "relu"}])
     check = cc.crosscheck(spec, reference=False)
     assert check.shapes_ok and not check.params_ok and not check.flops_ok and not check.ok
     bad = [r for r in check.flops if not r.ok]
     assert [(r.name, r.fvcore, r.expected) for r in bad] == [("act", 4 * 4 * 4, 0)]  # 4 channels * 4*4 positions
-    text = cc.render_table(check)
+    text = render_table(check)
     assert "FAILED" in text and "act" in text and "+64" in text
 
 
 def test_a_model_that_does_not_run_is_a_failure_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(BUILDERS, "relu", lambda layer, ctx: torch.nn.Linear(5, 5))  # wants W = 5
+    monkeypatch.setattr(KINDS["relu"], "build", lambda layer, ctx: torch.nn.Linear(5, 5))  # wants W = 5
     spec = spec_of([3, 6, 6], [{"name": "conv", "type": "conv", "out": 4, "kernel": 3}, {"name": "act", "type": "relu"}])
     check = cc.crosscheck(spec, reference=False)
     assert not check.ok and check.error.startswith("the forward pass failed in layer act: ")
     assert [r.name for r in check.shapes if not r.ok] == ["act"]  # conv ran and agreed
-    assert "MACs     not compared" in cc.render_table(check)
+    assert "MACs     not compared" in render_table(check)
 
 
 def test_an_unsupported_operator_no_rule_expects_fails() -> None:
     row = analyze(spec_of([3, 4, 4], [{"name": "c", "type": "conv", "out": 2, "kernel": 1}])).layers[0]
-    flop = cc._flop_row(row, row.macs, {"aten::mysterious_op": 1})
+    flop = fv.flop_row(row, row.macs, {"aten::mysterious_op": 1})
     assert not flop.ok and flop.unexplained_ops == ("aten::mysterious_op",)
-    assert cc._flop_row(row, row.macs, {"aten::pad": 1}).rules == ("explicit_padding",)
+    assert fv.flop_row(row, row.macs, {"aten::pad": 1}).rules == ("explicit_padding",)
 
 
 def test_batchnorm_without_affine_counts_one_per_element() -> None:
@@ -258,7 +260,7 @@ def test_cli_json_and_output_file(capsys: pytest.CaptureFixture, tmp_path: Path)
 
 
 def test_cli_disagreement_exits_1(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setitem(BUILDERS, "relu", _fake_relu)
+    monkeypatch.setattr(KINDS["relu"], "build", _fake_relu)
     path = tmp_path / "tiny.yaml"
     path.write_text("name: tiny\ninput: [3, 6, 6]\nlayers:\n  - {type: conv, out: 4, kernel: 3}\n  - {type: relu}\n")
     code, out, _ = run(capsys, "crosscheck", str(path))

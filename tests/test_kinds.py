@@ -1,7 +1,8 @@
 """Every layer kind against closed-form formulas.
 
-``CASES`` must have an entry for every kind in ``LAYER_KINDS``: a kind added to the spec language
-without a case here fails ``test_every_kind_has_a_case``.
+Each kind registers a worked example with its derivation beside the numbers
+(:class:`archcalc.kinds.Example`, in the kind's module); these tests check every registered kind,
+so a kind added to the registry is covered here without editing this file.
 """
 
 from __future__ import annotations
@@ -9,92 +10,52 @@ from __future__ import annotations
 import pytest
 
 import archcalc
-from archcalc.analysis import RULES
-from archcalc.spec import LAYER_KINDS, parse_spec
-from archcalc.spec.layers import ACTIVATION_KINDS
-
-# kind -> (layer entry, input shape, expected output shape, params, macs, ops)
-CASES: dict[str, tuple[dict, list[int], tuple[int, ...], int, int, int]] = {
-    # 8 -> 16 channels, 3x3, pad 1 on 10x10: params 16*8*9 + 16 = 1,168; MACs 16*10*10 * 8*9 = 115,200
-    "conv": ({"type": "conv", "out": 16, "kernel": 3, "padding": 1}, [8, 10, 10], (16, 10, 10), 1_168, 115_200, 0),
-    # 8 -> 4, k2 s2 on 5x5: out (5-1)*2 + 2 = 10; params 8*4*4 + 4 = 132; MACs 8*5*5 * 4*4 = 3,200
-    "conv_transpose": ({"type": "conv_transpose", "out": 4, "kernel": 2, "stride": 2}, [8, 5, 5], (4, 10, 10), 132, 3_200, 0),
-    # 3x3/2 on 4x9x9 -> 4x4x4; ops 4*4*4 * 9 = 576
-    "maxpool": ({"type": "maxpool", "kernel": 3, "stride": 2}, [4, 9, 9], (4, 4, 4), 0, 0, 576),
-    # 2x2/2 on 4x8x8 -> 4x4x4; ops 64 * 4 = 256
-    "avgpool": ({"type": "avgpool", "kernel": 2}, [4, 8, 8], (4, 4, 4), 0, 0, 256),
-    # 4x6x6 -> 4x3x3, windows 2 per axis: 4 * (3*2) * (3*2) = 144
-    "adaptive_avgpool": ({"type": "adaptive_avgpool", "output_size": 3}, [4, 6, 6], (4, 3, 3), 0, 0, 144),
-    "adaptive_maxpool": ({"type": "adaptive_maxpool", "output_size": [3, 2]}, [4, 6, 6], (4, 3, 2), 0, 0, 144),
-    # reads every element once: 4*6*6 = 144
-    "global_avgpool": ({"type": "global_avgpool"}, [4, 6, 6], (4, 1, 1), 0, 0, 144),
-    # 12*10 + 10 = 130 params, 120 MACs
-    "linear": ({"type": "linear", "out": 10}, [12], (10,), 130, 120, 0),
-    "flatten": ({"type": "flatten"}, [4, 3, 3], (36,), 0, 0, 0),
-    # 2*4 = 8 params; 2 ops per element: 2*4*3*3 = 72
-    "batchnorm": ({"type": "batchnorm"}, [4, 3, 3], (4, 3, 3), 8, 0, 72),
-    # (size + 3) per element: 36 * (5 + 3) = 288
-    "lrn": ({"type": "lrn", "size": 5}, [4, 3, 3], (4, 3, 3), 0, 0, 288),
-    "dropout": ({"type": "dropout", "p": 0.5}, [4, 3, 3], (4, 3, 3), 0, 0, 0),
-    "softmax": ({"type": "softmax"}, [10], (10,), 0, 0, 30),  # 3 * 10
-    # bilinear x2 on 2x3x3 -> 2x6x6: 72 outputs * 4 taps = 288
-    "upsample": ({"type": "upsample", "scale": 2, "mode": "bilinear"}, [2, 3, 3], (2, 6, 6), 0, 0, 288),
-    # SE 8 -> 2 -> 8: params 2*8*2 + 2 + 8 = 42; MACs 2*8*2 = 32; ops 2*8*16 + 2 + 8 = 266
-    "se": ({"type": "se", "reduction": 4}, [8, 4, 4], (8, 4, 4), 42, 32, 266),
-    "channel_shuffle": ({"type": "channel_shuffle", "groups": 2}, [8, 4, 4], (8, 4, 4), 0, 0, 0),
-    # keep chunk 1 of 2: 8 -> 4 channels, no arithmetic
-    "channel_split": ({"type": "channel_split", "parts": 2, "index": 1}, [8, 4, 4], (4, 4, 4), 0, 0, 0),
-    # centre crop 6x6 -> 4x4
-    "crop": ({"type": "crop", "size": 4}, [2, 6, 6], (2, 4, 4), 0, 0, 0),
-    # side head: pool (4*3*3 = 36 reads), flatten, linear 4 -> 2 (4*2 + 2 = 10 params, 8 MACs);
-    # the main path's output is the side's input, unchanged
-    "side": ({"type": "side", "layers": [{"type": "global_avgpool"}, {"type": "flatten"},
-                                         {"type": "linear", "out": 2}]}, [4, 3, 3], (4, 3, 3), 10, 8, 36),
-    # composites: sequential of conv 1x1 (4->2: 2*4 + 2 = 10 params, 2*3*3*4 = 72 MACs) + relu (18 ops)
-    "sequential": ({"type": "sequential", "layers": [{"type": "conv", "out": 2, "kernel": 1}, {"type": "relu"}]},
-                   [4, 3, 3], (2, 3, 3), 10, 72, 18),
-    # concat of identity (4 ch) and conv 1x1 4->2 (10 params, 72 MACs): 6 channels, no ops
-    "concat": ({"type": "concat", "branches": [[], [{"type": "conv", "out": 2, "kernel": 1}]]},
-               [4, 3, 3], (6, 3, 3), 10, 72, 0),
-    # residual conv 3x3 4->4 pad 1 without bias: 4*4*9 = 144 params, 4*3*3 * 4*9 = 1,296 MACs; add 36 ops
-    "residual": ({"type": "residual", "body": [{"type": "conv", "out": 4, "kernel": 3, "padding": 1, "bias": False}]},
-                 [4, 3, 3], (4, 3, 3), 144, 1_296, 36),
-}
-for _act in ACTIVATION_KINDS:  # one op per element: 4*3*3 = 36
-    CASES[_act] = ({"type": _act}, [4, 3, 3], (4, 3, 3), 0, 0, 36)
+from archcalc.formulas import prod
+from archcalc.kinds import KINDS, LAYER_KINDS
+from archcalc.spec import parse_spec
 
 
 def _spec(entry: dict, shape: list[int]) -> archcalc.Spec:
     import json
-    return parse_spec(json.dumps({"name": "case", "input": shape, "layers": [entry]}))
+    return parse_spec(json.dumps({"name": "case", "input": list(shape), "layers": [dict(entry)]}))
 
 
-def test_every_kind_has_a_case_and_a_rule():
-    assert set(CASES) == set(LAYER_KINDS)
-    leaf = {k for k, m in LAYER_KINDS.items() if k not in ("sequential", "side", "concat", "residual")}
-    assert set(RULES) == leaf
+def test_every_kind_has_an_example_a_rule_or_walk_and_a_builder():
+    assert set(LAYER_KINDS) == set(KINDS)
+    for tag, kind in KINDS.items():
+        assert kind.example is not None and kind.example.entry["type"] == tag, tag
+        assert (kind.rule is None) != (kind.walk is None), tag
+        assert kind.build is not None, tag
 
 
-@pytest.mark.parametrize("kind", sorted(CASES))
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_kind_closed_form(kind: str):
-    entry, shape, out_shape, params, macs, ops = CASES[kind]
-    result = archcalc.analyze(_spec(entry, shape))
-    assert result.output_shape == out_shape
-    assert (result.totals.params, result.totals.macs, result.totals.ops) == (params, macs, ops)
+    ex = KINDS[kind].example
+    result = archcalc.analyze(_spec(ex.entry, ex.input))
+    assert result.output_shape == ex.output
+    assert (result.totals.params, result.totals.macs, result.totals.ops) == (ex.params, ex.macs, ex.ops)
     # activation memory is every row's output, float32
-    from archcalc.formulas import prod
     assert result.totals.activation_bytes == sum(prod(r.output_shape) * 4 for r in result.layers)
 
 
-@pytest.mark.parametrize("kind", sorted(CASES))
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_kind_scales_with_batch(kind: str):
-    entry, shape, *_ = CASES[kind]
-    one = archcalc.analyze(_spec(entry, shape))
-    eight = archcalc.analyze(_spec(entry, shape), batch_size=8, dtype="bfloat16")
+    ex = KINDS[kind].example
+    one = archcalc.analyze(_spec(ex.entry, ex.input))
+    eight = archcalc.analyze(_spec(ex.entry, ex.input), batch_size=8, dtype="bfloat16")
     assert eight.totals.params == one.totals.params
     assert eight.totals.macs == 8 * one.totals.macs
     assert eight.totals.ops == 8 * one.totals.ops
     assert eight.totals.activation_bytes == 8 * one.totals.activation_bytes // 2  # bf16: 2 bytes
+
+
+@pytest.mark.parametrize("kind", sorted(tag for tag, k in KINDS.items() if not k.composite))
+def test_leaf_model_validates_its_example(kind: str):
+    """The registered model accepts its own (already expanded) example and refuses an unknown field."""
+    model = LAYER_KINDS[kind]
+    model.model_validate(dict(KINDS[kind].example.entry))
+    with pytest.raises(Exception, match="not_a_field"):
+        model.model_validate({**KINDS[kind].example.entry, "not_a_field": 1})
 
 
 def test_conv_1d_and_3d():
@@ -166,7 +127,7 @@ def test_crop_and_split_errors():
 
 
 def test_concat_row_input_shows_the_joined_branches():
-    from archcalc.render.table import render_report
+    from archcalc.report.table import render_report
 
     entry = {"type": "concat", "branches": [[], [{"type": "conv", "out": 2, "kernel": 1}],
                                             [{"type": "conv", "out": 8, "kernel": 3, "padding": 1}]]}

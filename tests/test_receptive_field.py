@@ -22,7 +22,7 @@ from archcalc import AnalysisError, analyze, parse_spec
 pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 
-from archcalc.torch_build import build_model  # noqa: E402 - after the torch skip
+from archcalc.torch.build import build_model  # noqa: E402 - after the torch skip
 
 
 def _layer(rng: random.Random) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from archcalc import analyze, load_spec, parse_spec
-from archcalc.spec.layers import ACTIVATION_KINDS, LAYER_KINDS
+from archcalc.kinds import ACTIVATION_KINDS, KINDS, LAYER_KINDS
 
 from conftest import zoo_specs
 
@@ -22,9 +22,8 @@ pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-from archcalc.torch_build import (  # noqa: E402 - after the torch skip
-    BUILDERS, BuildError, WindowAvgPool, WindowMaxPool, ZeroPadShortcut, build_model, iter_row_modules,
-)
+from archcalc.torch.build import BuildError, build_model, iter_row_modules  # noqa: E402 - after the torch skip
+from archcalc.torch.modules import ACTIVATIONS, WindowAvgPool, WindowMaxPool, ZeroPadShortcut  # noqa: E402
 
 
 def spec_of(input_shape: list[int], layers: list[dict[str, Any]], name: str = "t") -> Any:
@@ -36,7 +35,7 @@ def run_rows(spec: Any) -> tuple[Any, Any, dict[str, tuple[int, ...]]]:
     analysis = analyze(spec)
     model = build_model(spec, analysis=analysis).eval()
     seen: dict[str, tuple[int, ...]] = {}
-    for name, module in iter_row_modules(model):
+    for name, module in iter_row_modules(model, analysis):
         module.register_forward_hook(lambda m, i, o, name=name: seen.__setitem__(name, tuple(o.shape[1:])))
     with torch.no_grad():
         out = model(torch.randn(1, *spec.input_shape))
@@ -50,7 +49,7 @@ def run_rows(spec: Any) -> tuple[Any, Any, dict[str, tuple[int, ...]]]:
 
 def assert_agrees(spec: Any) -> Any:
     analysis, model, seen = run_rows(spec)
-    modules = dict(iter_row_modules(model))
+    modules = dict(iter_row_modules(model, analysis))
     for row in (*analysis.layers, *analysis.groups):
         assert seen.get(row.name) == row.output_shape, f"{row.name}: torch {seen.get(row.name)} vs {row.output_shape}"
         actual = sum(p.numel() for p in modules[row.name].parameters())
@@ -61,8 +60,8 @@ def assert_agrees(spec: Any) -> Any:
 
 # --------------------------------------------------------------------------- every kind
 
-# Each kind's examples: (input, layers). Together they cover the options of every kind.
-EXAMPLES: dict[str, list[tuple[list[int], list[dict[str, Any]]]]] = {
+# More examples per kind beyond its registered one: (input, layers). Together they cover the options of every kind.
+EXTRA: dict[str, list[tuple[list[int], list[dict[str, Any]]]]] = {
     "conv": [
         ([3, 9, 9], [{"type": "conv", "out": 4, "kernel": 3, "stride": 2, "padding": 1}]),
         ([3, 9, 7], [{"type": "conv", "out": 4, "kernel": [3, 1], "padding": [1, 0], "bias": False}]),
@@ -151,26 +150,26 @@ EXAMPLES: dict[str, list[tuple[list[int], list[dict[str, Any]]]]] = {
                       "body": [{"type": "conv", "out": 6, "kernel": 3, "stride": 2, "padding": 1}], "activation": "silu"}]),
     ],
 }
-for _act in ACTIVATION_KINDS:
-    EXAMPLES[_act] = [([3, 4, 4], [{"type": _act}])]
-EXAMPLES["leaky_relu"].append(([3, 4, 4], [{"type": "leaky_relu", "negative_slope": 0.2}]))
+EXTRA["leaky_relu"] = [([3, 4, 4], [{"type": "leaky_relu", "negative_slope": 0.2}])]
 
 
 def test_every_kind_has_a_builder() -> None:
-    assert sorted(BUILDERS) == sorted(LAYER_KINDS)
+    assert all(KINDS[kind].build is not None for kind in LAYER_KINDS)
+    assert sorted(ACTIVATIONS) == sorted(ACTIVATION_KINDS)
 
 
 @pytest.mark.parametrize("kind", sorted(LAYER_KINDS))
 def test_kind_builds_and_agrees(kind: str) -> None:
-    assert kind in EXAMPLES, f"layer kind {kind!r} has no builder example in tests/test_torch_build.py"
-    for input_shape, layers in EXAMPLES[kind]:
+    """Each kind's registered example, and the variants above where a kind has them."""
+    example = KINDS[kind].example
+    for input_shape, layers in [(list(example.input), [dict(example.entry)]), *EXTRA.get(kind, [])]:
         spec = spec_of(input_shape, layers)
         analysis, _ = assert_agrees(spec)
         assert any(r.type == kind for r in (*analysis.layers, *analysis.groups)), f"example of {kind} does not use it"
 
 
 def test_missing_builder_fails_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delitem(BUILDERS, "relu")
+    monkeypatch.setattr(KINDS["relu"], "build", None)
     with pytest.raises(BuildError, match="no torch builder for layer kind 'relu'"):
         build_model(spec_of([3, 4, 4], [{"type": "relu"}]))
 
@@ -182,8 +181,7 @@ def test_module_paths_are_row_names() -> None:
     spec = load_spec("specs/resnet50.yaml")
     model = build_model(spec, device="meta")
     analysis = analyze(spec)
-    assert set(model.row_modules) == {r.name for r in (*analysis.layers, *analysis.groups)}
-    assert all(k == v for k, v in model.row_modules.items())
+    assert set(dict(model.named_modules())) >= {r.name for r in (*analysis.layers, *analysis.groups)}
     conv = model.get_submodule("conv2_x.block1.conv1.conv1")
     assert isinstance(conv, nn.Conv2d) and conv.out_channels == 64
     short = model.get_submodule("conv3_x.block1.shortcut.conv")
@@ -261,7 +259,7 @@ def test_zoo_params_at_full_definition(path: Any) -> None:
     spec = load_spec(path)
     analysis = analyze(spec)
     model = build_model(spec, analysis=analysis, device="meta")
-    modules = dict(iter_row_modules(model))
+    modules = dict(iter_row_modules(model, analysis))
     assert sum(p.numel() for p in model.parameters()) == analysis.totals.params
     for row in analysis.layers:
         assert sum(p.numel() for p in modules[row.name].parameters()) == row.params, row.name

@@ -2,6 +2,5 @@
 
 from .engine import analyze
 from .result import DTYPE_BYTES, Analysis, GroupRow, LayerRow, Totals
-from .rules import RULES
 
-__all__ = ["analyze", "Analysis", "GroupRow", "LayerRow", "Totals", "DTYPE_BYTES", "RULES"]
+__all__ = ["analyze", "Analysis", "GroupRow", "LayerRow", "Totals", "DTYPE_BYTES"]

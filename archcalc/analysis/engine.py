@@ -1,28 +1,26 @@
-"""Walk a validated spec, apply each leaf's rule, and handle composites (sequence, residual, concat).
+"""Walk a validated spec: each leaf kind's rule gives its row, each composite kind drives its part.
 
-Composites add rows of their own where the real network does work: a residual's ``add`` (one op
-per element) and optional post-activation ``act``, a concat's ``concat`` (the joined tensor).
-Each composite also gets a :class:`GroupRow` subtotal derived from its leaves.
+The per-kind knowledge lives in :mod:`archcalc.kinds`; this module keeps the rows, the running
+sums behind every composite's :class:`GroupRow` subtotal, and the receptive fields.
 """
 
 from __future__ import annotations
 
-__all__ = ["analyze"]
+__all__ = ["analyze", "Walker"]
 
 from dataclasses import dataclass
 
-from typing import Any
+from typing import Any, NoReturn
 
 from .. import formulas as F
 from ..errors import AnalysisError, Location
 from ..spec import Spec
-from ..spec import layers as L
-from ..yamlio import Node
+from ..geometry import ShapeError
+from ..kinds import KINDS, Step
+from ..receptive_field import INPUT, Field, through, union
 from .result import DTYPE_BYTES, Analysis, GroupRow, LayerRow, Totals
-from .field import INPUT, Field, Window, through, union
-from .rules import RULES, ShapeError, Step
 
-# Receptive field state: per spatial axis the exact fields (see .field), or None once flattened.
+# Receptive field state: per spatial axis the exact fields (see archcalc.receptive_field), or None once flattened.
 RF = tuple[Field, ...] | None
 
 
@@ -32,7 +30,16 @@ class _State:
     rf: RF
 
 
-class _Walker:
+class Walker:
+    """One analysis in progress: the rows so far and their running sums.
+
+    Leaf kinds give a :class:`~archcalc.kinds.Step` through their rule; composite kinds drive the
+    walk through ``run``, ``leaf``, ``emit``, ``group``, ``mark``, ``state``, ``merged`` and ``fail``
+    (see :mod:`archcalc.kinds.composite`).
+    """
+
+    State = _State
+
     def __init__(self, batch_size: int, bytes_per_element: int):
         self.batch = batch_size
         self.bpe = bytes_per_element
@@ -44,20 +51,22 @@ class _Walker:
 
     # -- leaves
     def leaf(self, layer: Any, path: str, depth: int, state: _State) -> _State:
+        """Apply a leaf kind's rule and record its row."""
         try:
-            step = RULES[layer.type](layer, state.shape)
+            step = KINDS[layer.type].rule(layer, state.shape)  # type: ignore[misc]
         except ShapeError as exc:
             raise AnalysisError(f"{exc} (input {list(state.shape)})", _where(layer, path)) from None
-        return self.emit(path, layer.type, depth, state, step)
+        return self.emit(path, layer.type, depth, state, step, layer)
 
-    def emit(self, path: str, kind: str, depth: int, state: _State, step: Step) -> _State:
+    def emit(self, path: str, kind: str, depth: int, state: _State, step: Step, layer: Any = None) -> _State:
+        """Record one row of type ``kind`` (a leaf's, or one a composite adds) and return its output state."""
         rf = _advance(state.rf, step)
         b = self.batch
         row = LayerRow(
             name=path, type=kind, depth=depth, input_shape=state.shape, output_shape=step.output_shape,
             params=step.params, macs=step.macs * b, ops=step.ops * b,
             activation_bytes=F.activation_bytes(F.prod(step.output_shape), self.bpe) * b,
-            pooling_ops=step.pooling_ops * b, rf=_summary(rf), attrs=step.attrs, fields=rf,
+            pooling_ops=step.pooling_ops * b, rf=_summary(rf), attrs=step.attrs, fields=rf, layer=layer,
         )
         self.rows.append(row)
         p, m, o, a, q = self.cumulative[-1]
@@ -67,27 +76,22 @@ class _Walker:
 
     # -- sequences and composites
     def run(self, layers: Any, scope: str, depth: int, state: _State) -> _State:
+        """Run a layer list in ``scope`` and return the state after it."""
         for layer in layers:
             path = f"{scope}.{layer.name}" if scope else layer.name
-            first = len(self.rows)
-            before = state
-            if isinstance(layer, L.Sequential):
-                state = self.run(layer.layers, path, depth + 1, state)
-            elif isinstance(layer, L.Side):
-                head = self.run(layer.layers, path, depth + 1, state)
-                self.group(path, layer.type, depth, before, head, first)
-                continue  # the main path goes on with the side's input
-            elif isinstance(layer, L.Residual):
-                state = self.residual(layer, path, depth + 1, state)
-            elif isinstance(layer, L.Concat):
-                state = self.concat(layer, path, depth + 1, state)
-            else:
+            kind = KINDS[layer.type]
+            if kind.walk is None:
                 state = self.leaf(layer, path, depth, state)
-                continue
-            self.group(path, layer.type, depth, before, state, first)
+            else:
+                state = kind.walk(self, layer, path, depth, state)
         return state
 
+    def mark(self) -> int:
+        """The index the next row will have (a group's ``first``)."""
+        return len(self.rows)
+
     def group(self, path: str, kind: str, depth: int, before: _State, after: _State, first: int) -> None:
+        """Record a composite's subtotal over the rows from ``first`` on."""
         end, start = self.cumulative[-1], self.cumulative[first]
         params, macs, ops, act, pool = (e - s for e, s in zip(end, start))
         self.groups.append(GroupRow(
@@ -95,82 +99,15 @@ class _Walker:
             first=first, stop=len(self.rows), params=params, macs=macs, ops=ops,
             activation_bytes=act, pooling_ops=pool, receptive_field=_sizes(after.rf)))
 
-    def residual(self, layer: L.Residual, path: str, depth: int, state: _State) -> _State:
-        body = self.run(layer.body, path, depth, state)
-        shortcut = layer.shortcut
-        if isinstance(shortcut, list):
-            first = len(self.rows)
-            short = self.run(shortcut, f"{path}.shortcut", depth + 1, state)
-            self.group(f"{path}.shortcut", "sequential", depth, state, short, first)
-        elif body.shape == state.shape:
-            short = state
-        elif shortcut == "identity":
-            raise AnalysisError(
-                f"residual branches have different shapes: body {list(body.shape)} vs identity "
-                f"shortcut {list(state.shape)}", _where(layer, path),
-                hint="use 'shortcut: projection' (1x1 conv + BN) or 'zeropad' (option A) when the shape changes")
-        elif shortcut == "optional":
-            return body  # MobileNetV2 / EfficientNet: no addition when the shape changes
-        else:
-            short = self.projection(layer, path, depth, state, body.shape, zeropad=(shortcut == "zeropad"))
-        if body.shape != short.shape:
-            raise AnalysisError(f"residual branches have different shapes: body {list(body.shape)} vs "
-                                f"shortcut {list(short.shape)}", _where(layer, path))
-        rf = _merge_rf([body.rf, short.rf])
-        out = self.emit(f"{path}.add", "add", depth, _State(body.shape, rf),
-                        Step(body.shape, ops=F.elementwise_ops(F.prod(body.shape))))
-        if layer.activation is not None:
-            out = self.emit(f"{path}.act", layer.activation, depth, out,
-                            Step(out.shape, ops=F.elementwise_ops(F.prod(out.shape))))
-        return out
+    def state(self, shape: tuple[int, ...], rf: RF) -> _State:
+        return _State(shape, rf)
 
-    def projection(self, layer: L.Residual, path: str, depth: int, state: _State, target: tuple[int, ...],
-                   *, zeropad: bool) -> _State:
-        if len(target) != len(state.shape) or len(target) < 2:
-            raise AnalysisError(f"cannot project a shortcut from {list(state.shape)} to {list(target)}",
-                                _where(layer, path))
-        strides = []
-        for s_in, s_out in zip(state.shape[1:], target[1:]):
-            stride = -(-s_in // s_out)
-            if F.conv_output_length(s_in, 1, stride) != s_out:
-                raise AnalysisError(f"no strided shortcut maps {list(state.shape)} to {list(target)}",
-                                    _where(layer, path))
-            strides.append(stride)
-        scope = f"{path}.shortcut"
-        first = len(self.rows)
-        if zeropad:
-            if target[0] < state.shape[0]:
-                raise AnalysisError("a zero-padding shortcut cannot reduce channels", _where(layer, path))
-            # ResNet option A: x[:, :, ::s, ::s] then zero channels; no parameters, no arithmetic.
-            windows = tuple(Window(1, s, 0) for s in strides)
-            out = self.emit(f"{scope}.zeropad", "zeropad", depth + 1, state,
-                            Step(target, windows=windows, attrs={"stride": strides[0] if len(set(strides)) == 1 else strides}))
-        else:
-            conv = L.Conv(type="conv", name="conv", out=target[0], kernel=1, stride=strides, bias=False)
-            out = self.leaf(conv, f"{scope}.conv", depth + 1, state)
-            if layer.projection_bn:
-                out = self.leaf(L.BatchNorm(type="batchnorm", name="batchnorm"), f"{scope}.batchnorm", depth + 1, out)
-        self.group(scope, "sequential", depth, state, out, first)
-        return out
+    def merged(self, states: list[_State]) -> RF:
+        """The receptive field of a sum or concatenation of ``states``."""
+        return _merge_rf([s.rf for s in states])
 
-    def concat(self, layer: L.Concat, path: str, depth: int, state: _State) -> _State:
-        outs: list[_State] = []
-        for branch in layer.branches:
-            bpath = f"{path}.{branch.name}"
-            first = len(self.rows)
-            out = self.run(branch.layers, bpath, depth + 1, state)
-            if branch.layers:
-                self.group(bpath, "branch", depth, state, out, first)
-            outs.append(out)
-        shapes = [o.shape for o in outs]
-        ranks = {len(s) for s in shapes}
-        if len(ranks) != 1 or len({s[1:] for s in shapes}) != 1:
-            listing = ", ".join(f"{b.name} {list(s)}" for b, s in zip(layer.branches, shapes))
-            raise AnalysisError(f"cannot concatenate branches of different spatial sizes: {listing}",
-                                _where(layer, path))
-        out_shape = (sum(s[0] for s in shapes), *shapes[0][1:])
-        return self.emit(f"{path}.concat", "concat", depth, _State(shapes[0], _merge_rf([o.rf for o in outs])),
-                         Step(out_shape, attrs={"branches": [s[0] for s in shapes]}))
+    def fail(self, message: str, layer: Any, path: str, *, hint: str | None = None) -> NoReturn:
+        raise AnalysisError(message, _where(layer, path), hint=hint)
 
 
 # --------------------------------------------------------------------------- receptive field
@@ -204,9 +141,8 @@ def _sizes(rf: RF) -> tuple[int, ...] | None:
 
 
 def _where(layer: Any, path: str) -> Location:
-    origin = getattr(layer, "_origin", None)
-    if isinstance(origin, Node):
-        loc = origin.location()
+    loc = getattr(layer, "location", None)
+    if isinstance(loc, Location):
         return Location(loc.file, loc.line, loc.path, path, loc.via)
     return Location(layer=path)
 
@@ -220,7 +156,7 @@ def analyze(spec: Spec, *, batch_size: int = 1, dtype: str = "float32") -> Analy
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     if dtype not in DTYPE_BYTES:
         raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPE_BYTES)}")
-    walker = _Walker(batch_size, DTYPE_BYTES[dtype])
+    walker = Walker(batch_size, DTYPE_BYTES[dtype])
     spatial = len(spec.input_shape) - 1
     rf0: RF = tuple(INPUT for _ in range(spatial))
     end = walker.run(spec.layers, "", 0, _State(tuple(spec.input_shape), rf0))

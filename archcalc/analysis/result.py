@@ -29,7 +29,7 @@ class LayerRow:
     (``None`` once the tensor has been flattened); ``receptive_field``, ``jump`` and ``start``
     unpack it. ``size`` is the largest field over all output positions (padding counted),
     ``jump`` the input pixels per output step, ``start`` the centre of output 0's field; ``fields``
-    holds the exact per-position fields (:class:`archcalc.analysis.field.Field`, one per axis).
+    holds the exact per-position fields (:class:`archcalc.receptive_field.Field`, one per axis).
     """
 
     name: str
@@ -45,6 +45,7 @@ class LayerRow:
     rf: tuple[tuple[float, float, float], ...] | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
     fields: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
+    layer: Any = field(default=None, repr=False, compare=False)  # the validated layer model (None for add/concat rows)
 
     @property
     def seed_flops(self) -> int:

@@ -64,7 +64,7 @@ def _resolution(text: str) -> int | str:
 
 def run(args: argparse.Namespace) -> int:
     from ..bench.memory import check_fits
-    from ..crosscheck import INSTALL_HINT, fast_resolution, missing_dependencies
+    from ..torch.crosscheck import INSTALL_HINT, fast_resolution, missing_dependencies
 
     resolution = args.resolution
     params: dict = {}
@@ -91,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise ArchcalcError(f"crosscheck needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
                             f"not installed; install with: {INSTALL_HINT}")
-    from ..crosscheck import crosscheck, render_table, to_dict
+    from ..report.crosscheck import render_table, to_dict
+    from ..torch.crosscheck import crosscheck
 
     checks = [crosscheck(spec, analysis=analysis, reference=not args.no_reference, resolution_note=note,
                          allow_large=args.allow_large) for spec, analysis, note in todo]

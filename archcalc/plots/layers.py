@@ -21,14 +21,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 from ..analysis import Analysis, GroupRow, LayerRow
-from ..spec.layers import ACTIVATION_KINDS
+from ..kinds import KINDS, ROW_KINDS, hidden_in_chart
 from ..units import human_bytes, human_count, shape_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-HIDDEN_KINDS = frozenset(ACTIVATION_KINDS) | {"act", "batchnorm", "dropout", "flatten", "softmax", "channel_shuffle"}
-"""Row types left out of the profile (their cost is small or their memory is shared in practice)."""
+HIDDEN_KINDS = frozenset(tag for tag in (*KINDS, *ROW_KINDS) if hidden_in_chart(tag))
+"""Row types left out of the profile (their cost is small or their memory is shared in practice);
+each kind declares it (``hidden_in_chart``)."""
 
 DEFAULT_MAX_ROWS = 40
 

@@ -26,13 +26,12 @@ from tabulate import tabulate
 
 from ..analysis import Analysis, GroupRow, LayerRow, Totals
 from ..conventions import HEADLINE_LABELS, Convention, headline_count
-from ..spec.layers import ACTIVATION_KINDS
+from ..kinds import hidden_in_seed
 from ..units import KIB, KILO, MEGA, human_bytes, human_count, shape_text
 
 FORMATS = ("table", "markdown", "csv", "json", "latex", "html")
 STYLES = ("default", "seed")
 _ALIGN = {"l": "left", "r": "right"}
-_SEED_HIDDEN = frozenset(ACTIVATION_KINDS) | {"dropout", "act"}
 
 Row = LayerRow | GroupRow
 
@@ -244,8 +243,8 @@ def render_report(analysis: Analysis, *, fmt: str = "table", style: str = "defau
     rows = analysis.rows_at_depth(depth)
     note = ""
     if style == "seed":
-        hidden = sum(1 for r in rows if r.type in _SEED_HIDDEN)
-        rows = [r for r in rows if r.type not in _SEED_HIDDEN]
+        hidden = sum(1 for r in rows if hidden_in_seed(r.type))
+        rows = [r for r in rows if not hidden_in_seed(r.type)]
         if hidden:
             note = (f"Total counts all rows, including the {hidden} activation/dropout rows this layout hides "
                     "(their outputs add to Mem).")

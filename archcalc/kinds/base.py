@@ -1,0 +1,230 @@
+"""What a layer kind is: the record every kind module fills in, and the registry that holds them.
+
+A :class:`Kind` gathers everything archcalc knows about one ``type`` tag in one place: its pydantic
+model (what a spec may say), its analysis rule (shape, params, MACs, ops and receptive-field map),
+its torch builder (``torch`` imported inside the function, so the static path stays torch-free),
+its reconciliation with fvcore, its display traits and a small worked example the tests check.
+Kinds are registered with :func:`kind`, which refuses duplicate tags, so the union of the spec
+language, the JSON Schema and every test parametrization derive from :data:`KINDS`.
+
+Rows that the analyzer emits for composites but a spec cannot write (a residual's ``add``, the
+zero-padding shortcut) are registered with :func:`row_kind`: they have traits and fvcore rules,
+but no model.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Kind", "Example", "FvcoreRule", "Step", "ShapeError", "LayerModel", "KINDS", "ROW_KINDS", "kind", "row_kind",
+    "Pos", "NonNeg", "PosOrAxes", "PadAxis", "Padding", "Float", "MAX_SIZE", "NAME_PATTERN", "whole_number",
+    "finite_number",
+]
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Callable, Literal, Mapping, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
+
+from ..errors import Location
+from ..geometry import ShapeError
+
+MAX_SIZE = 2**31 - 1
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
+
+
+# --------------------------------------------------------------------------- field types
+
+
+def whole_number(value: Any) -> Any:
+    """Integers only: ``true`` is not 1, ``6.25`` is not 6, and ``.nan``/``.inf`` are not sizes.
+
+    A float that is a whole number (``$c / 2`` with an even ``$c``) becomes an ``int``; strings and
+    other values go on to pydantic's strict integer check, whose error lists the alternatives.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected an integer, not true/false (got {value!r})")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"expected an integer (got {value!r})")
+        if not value.is_integer():
+            raise ValueError(f"needs a whole number (got {value!r})")
+        return int(value)
+    return value
+
+
+def finite_number(value: Any) -> Any:
+    """Floats: any finite number (integers included), never ``true``/``false``, ``.nan`` or ``.inf``."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, not true/false (got {value!r})")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"expected a finite number (got {value!r})")
+    return value
+
+
+Float = Annotated[float, Field(strict=True), BeforeValidator(finite_number)]
+Pos = Annotated[int, Field(strict=True, ge=1, le=MAX_SIZE), BeforeValidator(whole_number)]
+NonNeg = Annotated[int, Field(strict=True, ge=0, le=MAX_SIZE), BeforeValidator(whole_number)]
+PosOrAxes = Union[Pos, Annotated[list[Pos], Field(min_length=1, max_length=3)]]
+PadAxis = Union[NonNeg, Annotated[list[NonNeg], Field(min_length=2, max_length=2)]]
+Padding = Union[
+    NonNeg,
+    Literal["same", "valid"],
+    Annotated[list[PadAxis], Field(min_length=1, max_length=3)],
+]
+
+
+class LayerModel(BaseModel):
+    """Fields every layer has."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = Field(
+        default=None, pattern=NAME_PATTERN,
+        description="Layer name (as the paper's table prints it: conv1, pool1, fc8). "
+                    "Unnamed layers get stable automatic names (relu1, relu2, ...).")
+
+    # Set by the loader after validation: its dotted path and where it was written.
+    _path: str = PrivateAttr(default="")
+    _origin: Location | None = PrivateAttr(default=None)
+
+    @property
+    def location(self) -> Location | None:
+        """Where the layer was written (file, line, field path); None for layers archcalc made itself."""
+        return self._origin
+
+
+# --------------------------------------------------------------------------- what a rule returns
+
+
+@dataclass(slots=True)
+class Step:
+    """One leaf layer's effect on a per-sample tensor: the analysis rule's answer."""
+
+    output_shape: tuple[int, ...]
+    params: int = 0
+    macs: int = 0
+    ops: int = 0
+    pooling_ops: int = 0
+    windows: tuple[Any, ...] | None = None  # receptive_field.AxisMap per axis: which inputs each output reads
+    flattens: bool = False  # after this, every output sees the whole input
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- the record
+
+
+@dataclass(frozen=True)
+class Example:
+    """A worked example the test-suite checks: the layer entry on ``input`` gives these numbers.
+
+    Write the derivation beside each number where the example is declared.
+    """
+
+    entry: Mapping[str, Any]
+    input: tuple[int, ...]
+    output: tuple[int, ...]
+    params: int = 0
+    macs: int = 0
+    ops: int = 0
+
+
+@dataclass(frozen=True)
+class FvcoreRule:
+    """One known difference between fvcore's count and the analyzer's MACs for a row kind.
+
+    ``delta(row)``: fvcore's count minus the analyzer's MACs for that row (per sample; scaled by
+    the batch). ``ops``: the fvcore-unsupported operators (regular expression, full match) it
+    expects in such a row.
+    """
+
+    name: str
+    explanation: str
+    delta: Callable[[Any], int] = lambda row: 0
+    ops: str | None = None
+
+    def expects(self, op: str) -> bool:
+        return self.ops is not None and re.fullmatch(self.ops, op) is not None
+
+
+@dataclass
+class Kind:
+    """Everything about one ``type`` tag. Fill ``rule``/``walk`` and ``build`` with the decorators."""
+
+    tag: str
+    model: type[BaseModel] | None
+    example: Example | None = None
+    fvcore: tuple[FvcoreRule, ...] = ()
+    hidden_in_seed: bool = False  # left out of the lecture ("seed") table layout
+    hidden_in_chart: bool = False  # left out of the per-layer profile chart
+    rule: Callable[[Any, tuple[int, ...]], Step] | None = None  # leaves: (layer, input shape) -> Step
+    walk: Callable[..., Any] | None = None  # composites: (walker, layer, path, depth, state) -> state
+    children: Callable[[Any], list[tuple[str, Any]]] | None = None  # composites: child layer lists
+    build: Callable[[Any, Any], Any] | None = None  # (layer, build context) -> torch.nn.Module
+
+    @property
+    def composite(self) -> bool:
+        return self.walk is not None
+
+
+class Registration:
+    """The kinds one model (or one row tag) defines; its decorators fill every one of them."""
+
+    def __init__(self, kinds: list[Kind]):
+        self.kinds = kinds
+
+    def _set(self, attr: str, fn: Callable) -> Callable:
+        for k in self.kinds:
+            if getattr(k, attr) is not None:  # pragma: no cover - a programming error, caught at import
+                raise RuntimeError(f"layer kind {k.tag!r} has two {attr}s")
+            setattr(k, attr, fn)
+        return fn
+
+    def rule(self, fn: Callable) -> Callable:
+        return self._set("rule", fn)
+
+    def walk(self, fn: Callable) -> Callable:
+        return self._set("walk", fn)
+
+    def children(self, fn: Callable) -> Callable:
+        return self._set("children", fn)
+
+    def builder(self, fn: Callable) -> Callable:
+        return self._set("build", fn)
+
+
+KINDS: dict[str, Kind] = {}
+"""Every ``type`` tag a spec may use, in registration order (the order of the schema's union)."""
+
+ROW_KINDS: dict[str, Kind] = {}
+"""Analyzer row types that are not spec kinds (``add``, ``zeropad``)."""
+
+
+def _tags(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(model.model_fields["type"].annotation.__args__)
+
+
+def kind(model: type[BaseModel], *, example: Example | Mapping[str, Example] | None = None,
+         fvcore: tuple[FvcoreRule, ...] = (), hidden_in_seed: bool = False,
+         hidden_in_chart: bool = False) -> Registration:
+    """Register every ``type`` tag of ``model``; ``example`` is one Example or one per tag."""
+    kinds = []
+    for tag in _tags(model):
+        if tag in KINDS or tag in ROW_KINDS:  # pragma: no cover - a programming error, caught at import
+            raise RuntimeError(f"layer kind {tag!r} defined twice")
+        ex = example.get(tag) if isinstance(example, Mapping) else example
+        k = Kind(tag, model, ex, tuple(fvcore), hidden_in_seed, hidden_in_chart)
+        KINDS[tag] = k
+        kinds.append(k)
+    return Registration(kinds)
+
+
+def row_kind(tag: str, *, fvcore: tuple[FvcoreRule, ...] = (), hidden_in_seed: bool = False,
+             hidden_in_chart: bool = False) -> Kind:
+    """Register an analyzer row type a spec cannot write (no model, no rule, no builder)."""
+    if tag in KINDS or tag in ROW_KINDS:  # pragma: no cover
+        raise RuntimeError(f"row kind {tag!r} defined twice")
+    k = Kind(tag, None, None, tuple(fvcore), hidden_in_seed, hidden_in_chart)
+    ROW_KINDS[tag] = k
+    return k

@@ -1,0 +1,103 @@
+"""Element-wise kinds: the activations, ``dropout`` and ``softmax``."""
+
+from __future__ import annotations
+
+__all__ = ["Activation", "Dropout", "Softmax", "ACTIVATION_KINDS", "ActivationName", "ELEMENTWISE_NOT_COUNTED",
+           "FVCORE_ELEMENTWISE_OPS"]
+
+from typing import Annotated, Literal, get_args
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from .. import formulas as F
+from .base import Example, Float, FvcoreRule, LayerModel, Step, finite_number, kind
+
+ActivationName = Literal["relu", "relu6", "leaky_relu", "elu", "gelu", "sigmoid", "tanh",
+                         "hardswish", "hardsigmoid", "silu", "mish"]
+ACTIVATION_KINDS: tuple[str, ...] = get_args(ActivationName)
+
+
+class Activation(LayerModel):
+    """An element-wise nonlinearity (one op per element)."""
+
+    type: ActivationName
+    negative_slope: Float | None = Field(default=None, description="leaky_relu only.")
+
+    @model_validator(mode="after")
+    def _slope_only_for_leaky(self) -> "Activation":
+        if self.negative_slope is not None and self.type != "leaky_relu":
+            raise ValueError("'negative_slope' applies to leaky_relu only")
+        return self
+
+
+class Dropout(LayerModel):
+    """Dropout: the identity at inference, no cost."""
+
+    type: Literal["dropout"]
+    p: Annotated[float, Field(strict=True, ge=0, lt=1), BeforeValidator(finite_number)] = 0.5
+
+
+class Softmax(LayerModel):
+    """Softmax over the channel axis (3 ops per element: exp, sum, divide)."""
+
+    type: Literal["softmax"]
+
+
+_ELEMENTWISE_OPS = r"aten::(hardtanh|leaky_relu|elu|gelu|sigmoid|tanh|hardswish|hardsigmoid|silu|mish)_?"
+
+ELEMENTWISE_NOT_COUNTED = FvcoreRule(
+    "elementwise_not_counted",
+    "fvcore ignores relu and cannot count other activations or the residual add; archcalc counts "
+    "them as 1 op per element, not MACs", ops=rf"{_ELEMENTWISE_OPS}|aten::add_?")
+"""Also the residual ``add`` row's rule (:mod:`archcalc.kinds.composite`)."""
+
+FVCORE_ELEMENTWISE_OPS = _ELEMENTWISE_OPS
+"""The activation operators fvcore cannot count (squeeze-excite's gate uses them too)."""
+
+
+activation = kind(Activation, fvcore=(ELEMENTWISE_NOT_COUNTED,), hidden_in_seed=True, hidden_in_chart=True,
+                  # one op per element: 4*3*3 = 36
+                  example={tag: Example({"type": tag}, (4, 3, 3), (4, 3, 3), ops=36) for tag in ACTIVATION_KINDS})
+dropout = kind(Dropout, hidden_in_seed=True, hidden_in_chart=True,  # the identity at inference: no cost
+               example=Example({"type": "dropout", "p": 0.5}, (4, 3, 3), (4, 3, 3)))
+softmax = kind(Softmax, hidden_in_chart=True,
+               fvcore=(FvcoreRule("softmax_not_counted", "fvcore cannot count softmax; archcalc counts 3 ops per element",
+                                  ops=r"aten::softmax"),),
+               # 3 ops per element: 3 * 10 = 30
+               example=Example({"type": "softmax"}, (10,), (10,), ops=30))
+
+
+@activation.rule
+def _activation(layer: Activation, shape: tuple[int, ...]) -> Step:
+    return Step(shape, ops=F.elementwise_ops(F.prod(shape)))
+
+
+@activation.builder
+def _build_activation(layer: Activation, ctx):
+    from ..torch import modules as M
+
+    return M.ACTIVATIONS[layer.type](layer.negative_slope)
+
+
+@dropout.rule
+def _dropout(layer: Dropout, shape: tuple[int, ...]) -> Step:
+    return Step(shape)
+
+
+@dropout.builder
+def _build_dropout(layer: Dropout, ctx):
+    from torch import nn
+
+    return nn.Dropout(layer.p)
+
+
+@softmax.rule
+def _softmax(layer: Softmax, shape: tuple[int, ...]) -> Step:
+    return Step(shape, ops=F.softmax_ops(F.prod(shape)))
+
+
+@softmax.builder
+def _build_softmax(layer: Softmax, ctx):
+    from torch import nn
+
+    return nn.Softmax(dim=1)  # the channel axis

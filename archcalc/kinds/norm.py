@@ -1,0 +1,78 @@
+"""Normalization kinds: ``batchnorm`` and local response normalization (``lrn``)."""
+
+from __future__ import annotations
+
+__all__ = ["BatchNorm", "LRN"]
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field
+
+from .. import formulas as F
+from .base import Example, Float, FvcoreRule, LayerModel, Pos, Step, finite_number, kind
+
+
+class BatchNorm(LayerModel):
+    """Batch normalization over channels; 2 params per channel (scale, shift) when affine."""
+
+    type: Literal["batchnorm"]
+    affine: bool = True
+    eps: Annotated[float, Field(strict=True, gt=0), BeforeValidator(finite_number)] = 1e-5
+
+
+class LRN(LayerModel):
+    """Local response normalization across ``size`` neighbouring channels (AlexNet, GoogLeNet)."""
+
+    type: Literal["lrn"]
+    size: Pos = 5
+    alpha: Float = 1e-4
+    beta: Float = 0.75
+    k: Float = 1.0
+
+
+def _bn_delta(row: Any) -> int:
+    """fvcore: eval-mode batch norm is ``a*x + b``, 2 flops per element (1 without affine)."""
+    return F.prod(row.input_shape) * (2 if row.layer.affine else 1)
+
+
+batchnorm = kind(
+    BatchNorm, hidden_in_chart=True,
+    fvcore=(FvcoreRule("batchnorm_eval",
+                       "fvcore counts eval-mode batch norm as 2 flops per element (1 without affine); archcalc "
+                       "counts those as ops, not MACs", _bn_delta),),
+    # 2*4 = 8 params; 2 ops per element: 2 * 4*3*3 = 72
+    example=Example({"type": "batchnorm"}, (4, 3, 3), (4, 3, 3), params=8, ops=72))
+
+lrn = kind(
+    LRN,
+    fvcore=(FvcoreRule("lrn_not_counted",
+                       "torch's LocalResponseNorm is pad/pow/avg_pool/mul/add/div, none of which fvcore counts; "
+                       "archcalc counts size + 3 ops per element", ops=r"aten::(pad|pow|avg_pool[123]d|mul|add|div)"),),
+    # (size + 3) per element: 4*3*3 * (5 + 3) = 288
+    example=Example({"type": "lrn", "size": 5}, (4, 3, 3), (4, 3, 3), ops=288))
+
+
+@batchnorm.rule
+def _batchnorm(layer: BatchNorm, shape: tuple[int, ...]) -> Step:
+    return Step(shape, params=F.batchnorm_params(shape[0], affine=layer.affine),
+                ops=F.batchnorm_ops(F.prod(shape)))
+
+
+@batchnorm.builder
+def _build_batchnorm(layer: BatchNorm, ctx):
+    from ..torch import modules as M
+
+    return M.BATCHNORM[len(ctx.shape)](ctx.shape[0], eps=layer.eps, affine=layer.affine)
+
+
+@lrn.rule
+def _lrn(layer: LRN, shape: tuple[int, ...]) -> Step:
+    return Step(shape, ops=F.lrn_ops(F.prod(shape), layer.size), attrs={"size": layer.size})
+
+
+@lrn.builder
+def _build_lrn(layer: LRN, ctx):
+    from torch import nn
+
+    ctx.spatial  # noqa: B018 - torch's LRN needs [N, C, *spatial]
+    return nn.LocalResponseNorm(layer.size, alpha=layer.alpha, beta=layer.beta, k=layer.k)

@@ -1,0 +1,191 @@
+"""Pooling kinds: window pooling (``maxpool``, ``avgpool``), adaptive pooling and ``global_avgpool``.
+
+Pooling costs one op per window element read (the lecture's convention, seed AlexNet pool1:
+96*27*27 * 3*3 = 629,856); those ops are also counted apart as ``pooling_ops`` for the seed total.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MaxPool", "AvgPool", "AdaptiveAvgPool", "AdaptiveMaxPool", "GlobalAvgPool", "POOLING_NOT_COUNTED",
+           "pool2d_delta"]
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from .. import formulas as F
+from ..geometry import ShapeError, resolve_padding
+from ..receptive_field import Ratio, Window
+from .base import Example, FvcoreRule, LayerModel, Padding, PosOrAxes, Step, kind
+from .shapes import axes, check_size, show, show_pad, spatial_axes, window_out, windows
+
+
+class _Pool(LayerModel):
+    kernel: PosOrAxes
+    stride: PosOrAxes | None = Field(default=None, description="Defaults to the kernel size.")
+    padding: Padding = 0
+    ceil_mode: bool = Field(default=False, description="Round the output size up (Caffe).")
+
+
+class MaxPool(_Pool):
+    """Max pooling; costs one op per window element read (the lecture's convention)."""
+
+    type: Literal["maxpool"]
+    dilation: PosOrAxes = 1
+
+
+class AvgPool(_Pool):
+    """Average pooling; costs one op per window element read."""
+
+    type: Literal["avgpool"]
+    count_include_pad: bool = True
+
+
+class AdaptiveAvgPool(LayerModel):
+    """Adaptive average pooling to a fixed output size (``torch.nn.AdaptiveAvgPool2d``)."""
+
+    type: Literal["adaptive_avgpool"]
+    output_size: PosOrAxes
+
+
+class AdaptiveMaxPool(LayerModel):
+    """Adaptive max pooling to a fixed output size."""
+
+    type: Literal["adaptive_maxpool"]
+    output_size: PosOrAxes
+
+
+class GlobalAvgPool(LayerModel):
+    """Average over all spatial positions: [C, *spatial] -> [C, 1, ...] (keeps the rank)."""
+
+    type: Literal["global_avgpool"]
+
+
+# --------------------------------------------------------------------------- fvcore
+
+
+def pool2d_delta(row: Any) -> int:
+    """fvcore counts a 2-D adaptive average pool as 1 flop per input element (other ranks: unsupported)."""
+    return F.prod(row.input_shape) if len(row.input_shape) == 3 else 0
+
+
+ADAPTIVE_AVG_POOL2D = FvcoreRule(
+    "adaptive_avg_pool2d",
+    "fvcore counts adaptive_avg_pool2d as 1 flop per input element (the 1-D and 3-D ops are "
+    "unsupported); archcalc counts pooling reads as ops, not MACs",
+    pool2d_delta, r"aten::adaptive_avg_pool[13]d")
+
+POOLING_NOT_COUNTED = FvcoreRule(
+    "pooling_not_counted",
+    "fvcore has no handle for max/avg pooling; archcalc counts pooling window reads as ops",
+    ops=r"aten::(max_pool|avg_pool|adaptive_max_pool)[123]d|aten::pad|aten::mul")
+
+
+# --------------------------------------------------------------------------- window pooling
+
+window_pool = kind(MaxPool, fvcore=(POOLING_NOT_COUNTED,),
+                   # 3x3/2 on 4x9x9 -> 4x4x4; ops 4*4*4 * 9 = 576
+                   example=Example({"type": "maxpool", "kernel": 3, "stride": 2}, (4, 9, 9), (4, 4, 4), ops=576))
+avg_pool = kind(AvgPool, fvcore=(POOLING_NOT_COUNTED,),
+                # 2x2/2 on 4x8x8 -> 4x4x4; ops 64 * 4 = 256
+                example=Example({"type": "avgpool", "kernel": 2}, (4, 8, 8), (4, 4, 4), ops=256))
+
+
+@window_pool.rule
+@avg_pool.rule
+def _pool(layer: MaxPool | AvgPool, shape: tuple[int, ...]) -> Step:
+    spatial = spatial_axes(shape, layer.type)
+    n = len(spatial)
+    kernel = axes(layer.kernel, n, "kernel")
+    stride = axes(layer.stride, n, "stride", default=None) if layer.stride is not None else kernel
+    dilation = axes(getattr(layer, "dilation", 1), n, "dilation")
+    pads = resolve_padding(layer.padding, spatial, kernel, stride, dilation)
+    for (lo, hi), k in zip(pads, kernel):
+        if max(lo, hi) > k // 2:
+            raise ShapeError(f"pooling padding {max(lo, hi)} must be at most half the kernel ({k} // 2 = {k // 2})")
+    out_spatial = window_out(spatial, kernel, stride, pads, dilation, layer.ceil_mode, "pooling window")
+    out_shape = check_size((shape[0], *out_spatial))
+    pool = F.pool_ops(F.prod(out_shape), F.prod(kernel))
+    return Step(out_shape, ops=pool, pooling_ops=pool, windows=windows(kernel, stride, pads, dilation),
+                attrs={"kernel": show(kernel), "stride": show(stride), "padding": show_pad(pads),
+                       "ceil_mode": layer.ceil_mode})
+
+
+@window_pool.builder
+@avg_pool.builder
+def _build_pool(layer: MaxPool | AvgPool, ctx):
+    from ..torch import modules as M
+
+    spatial = ctx.spatial
+    n = len(spatial)
+    kernel = ctx.axes(layer.kernel)
+    stride = ctx.axes(layer.stride, default=kernel) if layer.stride is not None else kernel
+    dilation = ctx.axes(getattr(layer, "dilation", 1))
+    pads = resolve_padding(layer.padding, spatial, kernel, stride, dilation)
+    # NB: torch's avg_pool3d refuses an input smaller than the kernel even when the padding makes
+    # it fit; explicit padding (WindowAvgPool) computes the same thing.
+    small_3d = layer.type == "avgpool" and n == 3 and any(s < k for s, k in zip(spatial, kernel))
+    if M.symmetric(pads) and not small_3d:
+        padding = tuple(lo for lo, _ in pads)
+        if layer.type == "maxpool":
+            return M.MAX_POOL[n](kernel, stride, padding=padding, dilation=dilation, ceil_mode=layer.ceil_mode)
+        return M.AVG_POOL[n](kernel, stride, padding=padding, ceil_mode=layer.ceil_mode,
+                             count_include_pad=layer.count_include_pad)
+    out = ctx.row().output_shape[1:]
+    if layer.type == "maxpool":
+        return M.WindowMaxPool(spatial, kernel, stride, pads, dilation, out)
+    return M.WindowAvgPool(spatial, kernel, stride, pads, out, layer.count_include_pad)
+
+
+# --------------------------------------------------------------------------- adaptive and global pooling
+
+adaptive_avg = kind(AdaptiveAvgPool, fvcore=(ADAPTIVE_AVG_POOL2D,),
+                    # 4x6x6 -> 4x3x3, windows 2 per axis: 4 * (3*2) * (3*2) = 144
+                    example=Example({"type": "adaptive_avgpool", "output_size": 3}, (4, 6, 6), (4, 3, 3), ops=144))
+adaptive_max = kind(AdaptiveMaxPool, fvcore=(POOLING_NOT_COUNTED,),
+                    # 4x6x6 -> 4x3x2: rows 3 windows of 2, columns 2 windows of 3: 4 * (3*2) * (2*3) = 144
+                    example=Example({"type": "adaptive_maxpool", "output_size": [3, 2]}, (4, 6, 6), (4, 3, 2),
+                                    ops=144))
+global_avg = kind(GlobalAvgPool, fvcore=(ADAPTIVE_AVG_POOL2D,),
+                  # reads every element once: 4*6*6 = 144
+                  example=Example({"type": "global_avgpool"}, (4, 6, 6), (4, 1, 1), ops=144))
+
+
+def _adaptive(shape: tuple[int, ...], out_sizes: tuple[int, ...]) -> Step:
+    spatial = shape[1:]
+    out_shape = check_size((shape[0], *out_sizes))
+    pool = F.adaptive_pool_ops(shape[0], spatial, out_sizes)
+    maps = tuple(Ratio(s, o, "adaptive") for s, o in zip(spatial, out_sizes))
+    return Step(out_shape, ops=pool, pooling_ops=pool, windows=maps, attrs={"output_size": show(out_sizes)})
+
+
+@adaptive_avg.rule
+@adaptive_max.rule
+def _adaptive_pool(layer: AdaptiveAvgPool | AdaptiveMaxPool, shape: tuple[int, ...]) -> Step:
+    spatial = spatial_axes(shape, layer.type)
+    return _adaptive(shape, axes(layer.output_size, len(spatial), "output_size"))
+
+
+@global_avg.rule
+def _global_pool(layer: GlobalAvgPool, shape: tuple[int, ...]) -> Step:
+    spatial = spatial_axes(shape, "global_avgpool")
+    step = _adaptive(shape, (1,) * len(spatial))
+    step.windows = tuple(Window(s, s, 0) for s in spatial)
+    step.attrs = {"kernel": show(spatial)}
+    return step
+
+
+@adaptive_avg.builder
+@adaptive_max.builder
+def _build_adaptive(layer: AdaptiveAvgPool | AdaptiveMaxPool, ctx):
+    from ..torch import modules as M
+
+    table = M.ADAPTIVE_AVG if layer.type == "adaptive_avgpool" else M.ADAPTIVE_MAX
+    return table[len(ctx.spatial)](ctx.axes(layer.output_size))
+
+
+@global_avg.builder
+def _build_global_avgpool(layer: GlobalAvgPool, ctx):
+    from ..torch import modules as M
+
+    return M.ADAPTIVE_AVG[len(ctx.spatial)](1)  # keeps the rank: [C, 1, 1]
