@@ -221,7 +221,7 @@ def zoo_page(summaries: Sequence[SpecSummary], charts: Sequence[tuple[str, str]]
     order = _zoo_order(summaries)
     rows, keys = _zoo_rows(order, html=True)
     intro = escape(ZOO_INTRO).replace("`", "")
-    body = [f"<h1>archcalc reports</h1>", f'<p class="muted">{intro}</p>', "<h2>Models</h2>",
+    body = ["<h1>archcalc reports</h1>", f'<p class="muted">{intro}</p>', "<h2>Models</h2>",
             '<div class="table-wrap">' + html_table(_ZOO_HEADERS, rows, align="llrlrrrl", sort_keys=keys,
                                                     raw_html=[True, False, False, False, False, False, False, True])
             + "</div>"]
