@@ -6,11 +6,15 @@ Raises :class:`ShapeError` (a ``ValueError``) when a field does not fit the inpu
 
 from __future__ import annotations
 
-__all__ = ["ShapeError", "per_axis", "resolve_padding", "conv_channels"]
+__all__ = ["MAX_DIM", "ShapeError", "per_axis", "resolve_padding", "conv_channels"]
 
 from typing import Any
 
 from . import formulas as F
+
+MAX_DIM = 2**31 - 1
+"""The largest size a spec may give (input size, channels, kernel, repeat count...) and the largest
+dimension a layer may produce: the int32 maximum, what frameworks index tensor dimensions with."""
 
 
 class ShapeError(ValueError):

@@ -13,13 +13,14 @@
   ``MAX_EXPANDED_NODES`` -- the "billion laughs" document is refused without being expanded.
 * Mappings load as :class:`Node` and lists as :class:`Seq`: ``dict`` / ``list`` subclasses that
   carry the file, the line of each key or item, and their path in the document
-  (``layers[3].kernel``), so errors found much later can still point at the user's text.
+  (``layers[3].kernel``), so errors found much later can still point at the user's text. A
+  mapping also keeps the text of each number it holds as written (``0.60``, ``1.2e3``): the
+  printed digits a float value loses.
 """
 
 from __future__ import annotations
 
-__all__ = ["Node", "Seq", "load_yaml", "loads_yaml", "MAX_EXPANDED_NODES", "MAX_FILE_BYTES", "MAX_NESTING",
-           "mark_of"]
+__all__ = ["Node", "Seq", "load_yaml", "loads_yaml", "MAX_EXPANDED_NODES", "MAX_FILE_BYTES", "MAX_NESTING"]
 
 import os
 import stat
@@ -43,15 +44,15 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 class Node(dict):
     """A YAML mapping that knows where it came from."""
 
-    __slots__ = ("file", "line", "key_lines", "key_files", "src_path", "via", "auto_base")
+    __slots__ = ("file", "line", "key_lines", "key_files", "key_texts", "src_path", "via")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.auto_base: str | None = None  # base of the automatic name (a block's name)
         self.file: str | None = None
         self.line: int | None = None
         self.key_lines: dict[Any, int] = {}
         self.key_files: dict[Any, str | None] = {}  # keys merged in from another file (extends)
+        self.key_texts: dict[Any, str] = {}  # numbers as written in the file ("0.60", "1.2e3"), by key
         self.src_path: str = ""
         self.via: str | None = None
 
@@ -98,13 +99,8 @@ def join_path(base: str, key: Any) -> str:
     return f"{base}.{key}" if base else str(key)
 
 
-def mark_of(obj: Any) -> Location:
-    if isinstance(obj, (Node, Seq)):
-        return obj.location()
-    return Location()
-
-
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("null", "bool", "int", "float", "str", "seq", "map")}
+_NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 _TAG_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "null": "null"}
 
 
@@ -168,6 +164,8 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode):
                                 Location(None, _line(key_node)))
             mapping[key] = loader.construct_object(value_node, deep=True)
             mapping.key_lines[key] = _line(key_node)
+            if value_node.tag in _NUMBER_TAGS:  # the printed digits, which the float value loses
+                mapping.key_texts[key] = value_node.value
     finally:
         loader.depth -= 1
 

@@ -2,7 +2,8 @@
 
 from .document import Accuracy, BlockDef, ReferenceSet, Scale, SpecDocument
 from .layers import LAYER_KINDS
-from .load import Spec, iter_layers, load_spec, parse_spec
+from .load import Spec, load_spec, parse_spec
+from .printed import PrintedFigures
 
-__all__ = ["Accuracy", "BlockDef", "LAYER_KINDS", "ReferenceSet", "Scale", "Spec", "SpecDocument",
-           "iter_layers", "load_spec", "parse_spec"]
+__all__ = ["Accuracy", "BlockDef", "LAYER_KINDS", "PrintedFigures", "ReferenceSet", "Scale", "Spec", "SpecDocument",
+           "load_spec", "parse_spec"]

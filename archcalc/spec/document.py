@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..geometry import MAX_DIM
+
 Quantity = Literal["output_shape", "activation_bytes", "params", "macs", "ops", "seed_flops", "flops"]
 QUANTITIES: tuple[str, ...] = Quantity.__args__  # type: ignore[attr-defined]
 
@@ -20,7 +22,7 @@ QUANTITIES: tuple[str, ...] = Quantity.__args__  # type: ignore[attr-defined]
 # true as 1); an integer is still accepted where a float is expected.
 Int = Annotated[int, Field(strict=True)]
 Float = Annotated[float, Field(strict=True)]
-Count = Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)]
+Count = Annotated[int, Field(strict=True, ge=1, le=MAX_DIM)]
 
 Unit = Literal["1", "B", "K", "M", "G", "T", "Ki", "Mi", "Gi", "KB", "MB", "GB", "KiB", "MiB", "GiB"]
 UNITS: dict[str, int] = {

@@ -13,9 +13,9 @@ Rules, in the order they apply to one entry:
   layer becomes that layer, named by the use site; a longer block becomes a ``sequential``.
 * ``repeat: N`` makes a ``sequential`` named by the entry whose children are ``block1..blockN``;
   ``first: {...}`` overrides arguments (block use) or fields (plain layer) of the first copy.
-* Unnamed layers get ``<type><k>`` (``relu1``, ``relu2``...) within their parent; names must be
-  unique among siblings. ``add``, ``act``, ``concat`` and ``shortcut`` are reserved inside
-  composites for the rows the analyzer adds.
+* Unnamed layers get ``<type><k>`` (``relu1``, ``relu2``...) within their parent, or the block's
+  name for a block use; names must be unique among siblings (:mod:`archcalc.spec.names`, which
+  also applies ``set:`` patches after expansion).
 * Compound scaling (when asked): literal ``out`` of convolutions and literal ``channels``
   arguments become ``make_divisible(width * c)``; literal ``repeat`` becomes ``ceil(depth * n)``.
 """
@@ -31,11 +31,19 @@ from typing import Any
 
 from ..errors import Location, SpecError
 from ..expr import ExprError, evaluate, is_expression, make_divisible
-from ..yamlio import Node, Seq, join_path
+from ..yamlio import Node, Seq
 from .document import BlockDef, Scale
+from .names import RESERVED_NAMES, AutoBases, _assign_names, apply_patches
+from .nodes import describe as _describe
+from .nodes import loc as _loc
+from .nodes import node_like as _node_like
+from .nodes import seq_from as _seq_from
+from .nodes import seq_like as _seq_like
+from .nodes import string_keys as _string_keys
+from .nodes import with_via as _with_via
 
-RESERVED_NAMES = frozenset({"add", "act", "concat", "shortcut"})
-ENTRY_KEYS = frozenset({"repeat", "first", "when"})
+ENTRY_KEYS = ("repeat", "first", "when")
+"""Keys of a layer entry that expansion consumes, besides the layer's own fields."""
 ARG_TYPES = {"int", "float", "bool", "str", "list", "any", "channels"}
 MAX_LAYERS = 1_000_000
 MAX_DEPTH = 64
@@ -51,6 +59,7 @@ class _Ctx:
     stack: list[str] = field(default_factory=list)
     count: int = 0  # entries produced so far, at every level
     nesting: int = 0  # layer lists open right now
+    bases: AutoBases = field(default_factory=AutoBases)  # automatic-name bases of the nodes built
 
 
 def expand_layers(raw: Seq, *, params: dict[str, Any], blocks: dict[str, BlockDef],
@@ -60,9 +69,9 @@ def expand_layers(raw: Seq, *, params: dict[str, Any], blocks: dict[str, BlockDe
     layers = _expand_list(raw, dict(params), ctx, via=None)
     if not layers:
         raise SpecError("the network has no layers (every entry was dropped by 'when')", raw.location())
-    _assign_names(layers, scope="")
+    _assign_names(layers, scope="", bases=ctx.bases)
     if patches:
-        _apply_patches(layers, patches, patches_node)
+        apply_patches(layers, patches, patches_node)
     return layers
 
 
@@ -148,8 +157,7 @@ def _expand_entry(entry: Node, env: dict[str, Any], ctx: _Ctx, via: str | None) 
     if "name" in entry:
         group["name"] = _value(entry, "name", env, via)
     else:
-        base = entry.get("use", entry.get("type"))
-        group.auto_base = base if isinstance(base, str) else None
+        ctx.bases.set(group, entry.get("use", entry.get("type")))
     group["layers"] = _seq_from(copies, entry)
     return [group]
 
@@ -252,7 +260,7 @@ def _expand_use(entry: Node, overrides: Node | None, env: dict[str, Any], ctx: _
     if name is not None:
         node["name"] = name
     else:
-        node.auto_base = block_name
+        ctx.bases.set(node, block_name)
     return node
 
 
@@ -266,7 +274,7 @@ def _bind_args(block_name: str, block: BlockDef, block_node: Node, entry: Node, 
             if key in ("use", "name") or key in ENTRY_KEYS:
                 continue
             given[key] = (source, key)
-    reserved = sorted(set(block.args) & (ENTRY_KEYS | {"use", "name"}))
+    reserved = sorted(set(block.args) & {*ENTRY_KEYS, "use", "name"})
     if reserved:
         raise SpecError(f"block '{block_name}' declares argument(s) {', '.join(reserved)}, which are reserved "
                         "for the use site (use, name, repeat, first, when); rename them",
@@ -322,149 +330,3 @@ def _substitute(raw: Any, env: dict[str, Any], owner: Node | Seq, key: Any, via:
         seq.extend(_substitute(v, env, raw, i, via) for i, v in enumerate(raw))
         return seq
     return raw
-
-
-# --------------------------------------------------------------------------- names
-
-
-def _children(node: Node) -> list[tuple[str, Seq]]:
-    """The child layer lists of a composite and the scope suffix of each."""
-    kind = node.get("type")
-    if kind in ("sequential", "side") and isinstance(node.get("layers"), list):
-        return [("", node["layers"])]
-    if kind == "residual":
-        lists = []
-        if isinstance(node.get("body"), list):
-            lists.append(("", node["body"]))
-        if isinstance(node.get("shortcut"), list):
-            lists.append(("shortcut", node["shortcut"]))
-        return lists
-    if kind == "concat" and isinstance(node.get("branches"), list):
-        return [(b.get("name", f"branch{i}"), b["layers"]) for i, b in enumerate(node["branches"], start=1)
-                if isinstance(b, Node) and isinstance(b.get("layers"), list)]
-    return []
-
-
-def _assign_names(layers: Seq, scope: str) -> None:
-    taken: dict[str, Node] = {}
-    reserved = RESERVED_NAMES if scope else frozenset()
-    for node in layers:
-        name = node.get("name")
-        if name is None:
-            continue
-        if not isinstance(name, str):
-            raise SpecError(f"a layer name must be a string, got {name!r}", node.location("name"))
-        if name in reserved:
-            raise SpecError(f"'{name}' is reserved inside blocks and composites for the analyzer's own rows",
-                            node.location("name"), hint="choose another name")
-        if name in taken:
-            first = taken[name]
-            where = f"{first.file or '<spec>'}:{first.key_lines.get('name', first.line)}"
-            raise SpecError(f"duplicate layer name '{join_path(scope, name) if scope else name}' (also at {where})",
-                            node.location("name"))
-        taken[name] = node
-    counters: dict[str, int] = {}
-    for node in layers:
-        if node.get("name") is None:
-            base = node.auto_base or str(node.get("type", "layer"))
-            while True:
-                counters[base] = counters.get(base, 0) + 1
-                candidate = f"{base}{counters[base]}"
-                if candidate not in taken:
-                    break
-            node["name"] = candidate
-            taken[candidate] = node
-        path = f"{scope}.{node['name']}" if scope else node["name"]
-        if node.get("type") == "concat" and isinstance(node.get("branches"), list):
-            seen: set[str] = set()
-            for i, branch in enumerate(node["branches"], start=1):
-                if isinstance(branch, Node):
-                    branch.setdefault("name", f"branch{i}")
-                    if not isinstance(branch["name"], str):
-                        raise SpecError(f"a branch name must be a string, got {_describe(branch['name'])}",
-                                        branch.location("name"))
-                    if branch["name"] in seen:
-                        raise SpecError(f"duplicate branch name '{branch['name']}'", branch.location("name"))
-                    seen.add(branch["name"])
-        for suffix, child in _children(node):
-            _assign_names(child, f"{path}.{suffix}" if suffix else path)
-
-
-def _find(layers: Seq, parts: list[str]) -> Node | None:
-    for node in layers:
-        if node.get("name") == parts[0]:
-            if len(parts) == 1:
-                return node
-            for suffix, child in _children(node):
-                if suffix == parts[1]:
-                    found = _find(child, parts[2:]) if len(parts) > 2 else None
-                    if found is not None:
-                        return found
-                elif not suffix:
-                    found = _find(child, parts[1:])
-                    if found is not None:
-                        return found
-    return None
-
-
-def _apply_patches(layers: Seq, patches: dict[str, dict[str, Any]], owner: Node | None) -> None:
-    for path, fields in patches.items():
-        target = _find(layers, path.split("."))
-        loc = owner.location(path) if owner is not None else Location(path=f"set.{path}")
-        if target is None:
-            raise SpecError(f"'set' names layer '{path}', which the network does not have", loc)
-        for key, value in fields.items():
-            if key in ("type", "name", "layers", "body", "branches"):
-                raise SpecError(f"'set' may change fields, not '{key}'", loc)
-            target[key] = value
-            target.key_lines[key] = loc.line or target.line
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _node_like(source: Node, via: str | None) -> Node:
-    node = Node().copy_marks(source)
-    if via and not node.via:
-        node.via = via
-    return node
-
-
-def _seq_like(source: Any) -> Seq:
-    seq = Seq()
-    if isinstance(source, Seq):
-        seq.file, seq.line, seq.src_path, seq.via = source.file, source.line, source.src_path, source.via
-    return seq
-
-
-def _seq_from(items: list[Node], owner: Node) -> Seq:
-    seq = Seq(items)
-    seq.file, seq.line, seq.src_path = owner.file, owner.line, owner.src_path
-    seq.item_lines = [n.line or 0 for n in items]
-    return seq
-
-
-def _with_via(loc: Location, via: str | None) -> Location:
-    if via and not loc.via:
-        return Location(loc.file, loc.line, loc.path, loc.layer, via)
-    return loc
-
-
-def _string_keys(node: Node, via: str | None) -> None:
-    for key in node:
-        if not isinstance(key, str):
-            raise SpecError(f"field and argument names must be words, got {key!r}",
-                            _with_via(node.location(key), via))
-
-
-def _loc(obj: Any) -> Location:
-    return obj.location() if isinstance(obj, (Node, Seq)) else Location()
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        shown = repr(list(value))
-        return f"the list {shown}" if len(shown) <= 40 else "a list"
-    return f"{type(value).__name__} {value!r}"
