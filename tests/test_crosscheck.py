@@ -78,6 +78,13 @@ def _assert_zoo_agrees(spec: Any) -> None:
             assert row.fvcore == row.analyzer_macs and row.rules in ((), ("explicit_padding",)), row
 
 
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_kind_example_agrees_with_torch_and_fvcore(kind: str) -> None:
+    """Each registered kind's own example, built, run and counted (a new kind is covered here at once)."""
+    example = KINDS[kind].example
+    _assert_zoo_agrees(spec_of(list(example.input), [dict(example.entry)]))
+
+
 @pytest.mark.parametrize("path", zoo_specs(), ids=lambda p: p.stem)
 def test_zoo_crosscheck(path: Path) -> None:
     """Every zoo spec agrees with torch and fvcore, row by row: shapes, params, MACs.
