@@ -13,6 +13,7 @@ __all__ = [
     "prod", "conv_output_length", "conv_transpose_output_length", "same_padding",
     "conv_params", "conv_macs", "conv_transpose_macs", "linear_params", "linear_macs",
     "pool_ops", "adaptive_window_total", "adaptive_window_max", "adaptive_pool_ops", "batchnorm_params", "batchnorm_ops",
+    "layernorm_params", "layernorm_ops",
     "elementwise_ops", "lrn_ops", "softmax_ops", "upsample_ops", "se_params", "se_macs", "se_ops",
     "activation_bytes", "window_reads", "conv_transpose_reads", "adaptive_reads", "nearest_reads",
     "linear_reads",
@@ -154,6 +155,21 @@ def adaptive_pool_ops(channels: int, in_spatial: Sequence[int], out_spatial: Seq
 def batchnorm_ops(elements: int) -> int:
     """Inference batch norm is ``y = a*x + b`` per element: 2 ops (fvcore's count in eval mode)."""
     return 2 * elements
+
+
+def layernorm_params(channels: int, *, affine: bool = True) -> int:
+    """Scale and shift per channel, shared by every position: ``2 * C`` (0 without affine)."""
+    return 2 * channels if affine else 0
+
+
+def layernorm_ops(elements: int, *, affine: bool = True) -> int:
+    """Layer norm over channels: 5 ops per element with affine, 4 without.
+
+    NB: fvcore's count of ``aten::layer_norm`` (``norm_flop_counter``: mean, subtract, variance,
+    normalize, and the affine ``a*x + b`` as one more), which it calls "a rough estimate"; archcalc
+    takes it as its convention so that the cross-check agrees element for element.
+    """
+    return (5 if affine else 4) * elements
 
 
 def elementwise_ops(elements: int, per_element: int = 1) -> int:

@@ -1,9 +1,10 @@
-"""Normalization kinds: ``batchnorm`` and local response normalization (``lrn``)."""
+"""Normalization kinds: ``batchnorm``, ``layernorm`` (over channels) and local response normalization (``lrn``)."""
 
 from __future__ import annotations
 
-__all__ = ["BatchNorm", "LRN"]
+__all__ = ["BatchNorm", "LayerNorm", "LRN"]
 
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
@@ -18,6 +19,16 @@ class BatchNorm(LayerModel):
     type: Literal["batchnorm"]
     affine: bool = True
     eps: Annotated[float, Field(strict=True, gt=0), BeforeValidator(finite_number)] = 1e-5
+
+
+class LayerNorm(LayerModel):
+    """Layer normalization over the channels at every position (ConvNeXt's ``LayerNorm2d``; on a flat
+    input, ``torch.nn.LayerNorm`` over the features); 2 params per channel (scale, shift) when affine."""
+
+    type: Literal["layernorm"]
+    affine: bool = True
+    eps: Annotated[float, Field(strict=True, gt=0, description="ConvNeXt's 1e-6 by default (torch.nn.LayerNorm: 1e-5)."),
+                   BeforeValidator(finite_number)] = 1e-6
 
 
 class LRN(LayerModel):
@@ -43,6 +54,16 @@ batchnorm = kind(
     # 2*4 = 8 params; 2 ops per element: 2 * 4*3*3 = 72
     example=Example({"type": "batchnorm"}, (4, 3, 3), (4, 3, 3), params=8, ops=72))
 
+layernorm = kind(
+    LayerNorm, hidden_in_chart=True,
+    fvcore=(FvcoreRule("layernorm_flops",
+                       "fvcore counts layer norm as 5 flops per element (4 without affine); archcalc counts the "
+                       "same 5 (or 4) as ops, not MACs", lambda row: F.layernorm_ops(F.prod(row.input_shape),
+                                                                                       affine=row.layer.affine),
+                       r"aten::(permute|movedim)"),),
+    # 2*8 = 16 params; 5 ops per element: 5 * 8*3*3 = 360
+    example=Example({"type": "layernorm"}, (8, 3, 3), (8, 3, 3), params=16, ops=360))
+
 lrn = kind(
     LRN,
     fvcore=(FvcoreRule("lrn_not_counted",
@@ -63,6 +84,29 @@ def _build_batchnorm(layer: BatchNorm, ctx):
     from ..torch import modules as M
 
     return M.BATCHNORM[len(ctx.shape)](ctx.shape[0], eps=layer.eps, affine=layer.affine)
+
+
+@layernorm.rule
+def _layernorm(layer: LayerNorm, shape: tuple[int, ...]) -> Step:
+    return Step(shape, params=F.layernorm_params(shape[0], affine=layer.affine),
+                ops=F.layernorm_ops(F.prod(shape), affine=layer.affine))
+
+
+@cache
+def _channel_layer_norm() -> Any:
+    """``torch.nn.LayerNorm`` over dim 1 of ``[N, C, *spatial]`` (torchvision's ``LayerNorm2d``, any rank)."""
+    from torch import nn
+
+    class ChannelLayerNorm(nn.LayerNorm):
+        def forward(self, x: Any) -> Any:
+            return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+
+    return ChannelLayerNorm
+
+
+@layernorm.builder
+def _build_layernorm(layer: LayerNorm, ctx):
+    return _channel_layer_norm()(ctx.shape[0], eps=layer.eps, elementwise_affine=layer.affine)
 
 
 @lrn.rule
