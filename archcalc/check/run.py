@@ -7,7 +7,6 @@ __all__ = ["check_spec"]
 import math
 from decimal import Decimal
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 from ..analysis import Analysis, GroupRow, LayerRow, analyze
@@ -18,27 +17,21 @@ from .recount import convention_count, convention_status, convention_variant
 from .figures import derive_tolerance, parse_printed, to_unit
 from .records import TOTALS, FigureCheck, Printed, Status, figure_status
 from .rows import computed_figure, resolve_row
-from .written import Written, written_figures
+from .written import Written
 
 
-def check_spec(spec: Spec, *, analysis: Analysis | None = None, text: str | None = None,
-               label: str | None = None) -> list[FigureCheck]:
+def check_spec(spec: Spec, *, analysis: Analysis | None = None, label: str | None = None) -> list[FigureCheck]:
     """Check every figure in ``spec``'s references; one record per figure and per stray erratum.
 
-    ``text`` is the spec's YAML (read from ``spec.path`` when omitted) so that tolerances follow
-    the digits as written; ``label`` names the spec in the records (default: its path).
+    Tolerances follow the digits as written (the loader keeps them: ``spec.printed_figures``);
+    ``label`` names the spec in the records (default: its path).
     Raises :class:`SpecError` (with file and line) for a row that names no layer, a figure of the
     wrong kind or an unknown unit.
     """
     if not spec.references:
         return []
     file = str(spec.path) if spec.path is not None else None
-    if text is None and spec.path is not None:
-        try:
-            text = Path(spec.path).read_text(encoding="utf-8")
-        except OSError:
-            text = None
-    written = written_figures(text, file)
+    written = spec.printed_figures
     if analysis is None:
         analysis = analyze(spec)
     label = label or file or spec.name
