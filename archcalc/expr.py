@@ -116,10 +116,6 @@ def is_expression(value: Any) -> bool:
     return isinstance(value, str) and "$" in value
 
 
-def variables(text: str) -> list[str]:
-    return _VAR.findall(text)
-
-
 def evaluate(text: str, env: Mapping[str, Any]) -> Any:
     """Evaluate ``text`` with ``$name`` bound from ``env``.
 
