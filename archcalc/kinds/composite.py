@@ -117,7 +117,8 @@ def children(obj: Any) -> list[Child]:
 
     Lists that are not lists yet (a malformed mapping) are skipped; validation reports them.
     """
-    k = KINDS_BY_TAG.get(_get(obj, "type"))
+    tag = _get(obj, "type")
+    k = KINDS_BY_TAG.get(tag) if isinstance(tag, str) else None
     return k.children(obj) if k is not None and k.children is not None else []
 
 

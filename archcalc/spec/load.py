@@ -19,7 +19,8 @@ from ..yamlio import MAX_FILE_BYTES, Node, loads_yaml
 from .document import Accuracy, ReferenceSet, Scale, SpecDocument
 from .expand import expand_layers
 from .extends import extends_root as _root_folder, load_with_extends, merge_extends
-from .layers import Concat, Layer, LayerList, Residual, Sequential, Side
+from ..kinds import children
+from .layers import Layer, LayerList
 from .printed import PrintedFigures, printed_figures
 from .translate import scale_error, translate
 
@@ -189,18 +190,14 @@ def _combine_scale(own: Scale | None, extra: Scale | dict[str, Any] | None, raw:
 
 
 def _attach_origins(models: list[Any], nodes: list[Any], scope: str) -> None:
+    """Give each validated layer its dotted path and the location it was written at."""
     for model, node in zip(models, nodes):
         path = f"{scope}.{model.name}" if scope else model.name
         model._path = path
-        model._origin = node
-        if isinstance(model, (Sequential, Side)):
-            _attach_origins(model.layers, node["layers"], path)
-        elif isinstance(model, Residual):
-            _attach_origins(model.body, node["body"], path)
-            if isinstance(model.shortcut, list):
-                _attach_origins(model.shortcut, node["shortcut"], f"{path}.shortcut")
-        elif isinstance(model, Concat):
-            for branch, bnode in zip(model.branches, node["branches"]):
-                branch._path = f"{path}.{branch.name}"
-                branch._origin = bnode
-                _attach_origins(branch.layers, bnode["layers"], branch._path)
+        model._origin = node.location()
+        for mine, raw in zip(children(model), children(node)):
+            sub = f"{path}.{mine.suffix}" if mine.suffix else path
+            if mine.owner is not None:  # a concat branch
+                mine.owner._path = sub
+                mine.owner._origin = raw.owner.location()
+            _attach_origins(mine.layers, raw.layers, sub)

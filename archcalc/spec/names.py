@@ -14,10 +14,10 @@ __all__ = ["RESERVED_NAMES", "AutoBases", "apply_patches"]
 from typing import Any
 
 from ..errors import Location, SpecError
+from ..kinds import RESERVED_NAMES, children
 from ..yamlio import Node, Seq, join_path
 from .nodes import describe as _describe
 
-RESERVED_NAMES = frozenset({"add", "act", "concat", "shortcut"})
 
 
 class AutoBases:
@@ -40,24 +40,6 @@ class AutoBases:
     def get(self, node: Node) -> str | None:
         found = self._by_id.get(id(node))
         return found[1] if found is not None else None
-
-
-def _children(node: Node) -> list[tuple[str, Seq]]:
-    """The child layer lists of a composite and the scope suffix of each."""
-    kind = node.get("type")
-    if kind in ("sequential", "side") and isinstance(node.get("layers"), list):
-        return [("", node["layers"])]
-    if kind == "residual":
-        lists = []
-        if isinstance(node.get("body"), list):
-            lists.append(("", node["body"]))
-        if isinstance(node.get("shortcut"), list):
-            lists.append(("shortcut", node["shortcut"]))
-        return lists
-    if kind == "concat" and isinstance(node.get("branches"), list):
-        return [(b.get("name", f"branch{i}"), b["layers"]) for i, b in enumerate(node["branches"], start=1)
-                if isinstance(b, Node) and isinstance(b.get("layers"), list)]
-    return []
 
 
 def _assign_names(layers: Seq, scope: str, bases: AutoBases) -> None:
@@ -101,7 +83,7 @@ def _assign_names(layers: Seq, scope: str, bases: AutoBases) -> None:
                     if branch["name"] in seen:
                         raise SpecError(f"duplicate branch name '{branch['name']}'", branch.location("name"))
                     seen.add(branch["name"])
-        for suffix, child in _children(node):
+        for suffix, child, _ in children(node):
             _assign_names(child, f"{path}.{suffix}" if suffix else path, bases)
 
 
@@ -110,7 +92,7 @@ def _find(layers: Seq, parts: list[str]) -> Node | None:
         if node.get("name") == parts[0]:
             if len(parts) == 1:
                 return node
-            for suffix, child in _children(node):
+            for suffix, child, _ in children(node):
                 if suffix == parts[1]:
                     found = _find(child, parts[2:]) if len(parts) > 2 else None
                     if found is not None:
