@@ -8,10 +8,16 @@
 The static path (load, analyze, render tables) never imports torch or matplotlib;
 :func:`build_model` imports torch when called.
 
+:func:`check_spec` compares the figures a spec's ``references:`` print with the computed ones;
+:func:`crosscheck` (imported on first use: it needs torch) compares the analysis with the
+``torch.nn.Module`` the spec builds.
+
 :func:`load_spec` and :func:`parse_spec` raise only :class:`SpecError` /
 :class:`AnalysisError` (both :class:`ArchcalcError`), whose ``location`` names the file and,
 where the problem is in the text, the line and field path. ``extends:`` in text given to
 :func:`parse_spec` resolves against the current directory; pass ``extends_root=`` to confine it.
+An argument a function does not take (``batch_size=0``, an unknown format) is a
+:class:`UsageError`, an :class:`ArchcalcError` that is also a ``ValueError``.
 """
 
 from __future__ import annotations
@@ -19,12 +25,15 @@ from __future__ import annotations
 from typing import Any
 
 from .analysis import Analysis, analyze
+from .check import check_spec
 from .conventions import Convention
-from .errors import AnalysisError, ArchcalcError, SpecError
+from .errors import AnalysisError, ArchcalcError, SpecError, UsageError
+from .options import ReportFormat, ReportStyle
 from .spec import Spec, load_spec, parse_spec
 
-__all__ = ["load_spec", "parse_spec", "analyze", "build_model", "Spec", "Analysis", "Convention",
-           "ArchcalcError", "SpecError", "AnalysisError", "__version__"]
+__all__ = ["load_spec", "parse_spec", "analyze", "check_spec", "crosscheck", "build_model", "Spec", "Analysis",
+           "Convention", "ReportFormat", "ReportStyle", "ArchcalcError", "SpecError", "AnalysisError",
+           "UsageError", "__version__"]
 
 __version__ = "0.1.0"
 
@@ -34,3 +43,12 @@ def build_model(spec: Spec, **kwargs: Any) -> Any:
     from .torch.build import build_model as _build  # lazy: torch is optional
 
     return _build(spec, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    """``archcalc.crosscheck`` imports its module (and torch) on first use, not at ``import archcalc``."""
+    if name == "crosscheck":
+        from .torch.crosscheck import crosscheck
+
+        return crosscheck
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -44,10 +44,12 @@ from __future__ import annotations
 
 __all__ = ["Convention", "headline_count", "HEADLINE_LABELS"]
 
-from enum import Enum
+from .options import Choice
 
 
-class Convention(str, Enum):
+class Convention(Choice):
+    """The headline count of a report; ``Convention("flops")`` is a member, another word a UsageError."""
+
     MACS = "macs"
     FLOPS = "flops"
     SEED = "seed"

@@ -11,7 +11,7 @@ a raw newline; ``__str__`` adds the hint's own line.
 
 from __future__ import annotations
 
-__all__ = ["ArchcalcError", "SpecError", "AnalysisError", "OutputError", "Location", "escape_controls"]
+__all__ = ["ArchcalcError", "SpecError", "AnalysisError", "OutputError", "UsageError", "Location", "escape_controls"]
 
 import re
 from dataclasses import dataclass
@@ -97,3 +97,9 @@ class AnalysisError(ArchcalcError):
 class OutputError(ArchcalcError):
     """An output cannot be written safely: missing or read-only folder, write-protected file,
     an input spec as the target, a full device. Nothing has been written when it is raised."""
+
+
+class UsageError(ArchcalcError, ValueError):
+    """A library function was given an argument it does not take: ``batch_size=0``, an unknown
+    dtype, format, style or convention. Also a :class:`ValueError`, which such arguments raised
+    before; the message names the argument and the values it takes."""

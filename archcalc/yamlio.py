@@ -14,7 +14,7 @@
 * Mappings load as :class:`Node` and lists as :class:`Seq`: ``dict`` / ``list`` subclasses that
   carry the file, the line of each key or item, and their path in the document
   (``layers[3].kernel``), so errors found much later can still point at the user's text. A
-  mapping also keeps the text of each number it holds as written (``0.60``, ``1.2e3``): the
+  mapping also keeps the text of each number it holds as written (``0.60``, ``1.2e+3``): the
   printed digits a float value loses.
 """
 
@@ -52,7 +52,7 @@ class Node(dict):
         self.line: int | None = None
         self.key_lines: dict[Any, int] = {}
         self.key_files: dict[Any, str | None] = {}  # keys merged in from another file (extends)
-        self.key_texts: dict[Any, str] = {}  # numbers as written in the file ("0.60", "1.2e3"), by key
+        self.key_texts: dict[Any, str] = {}  # numbers as written in the file ("0.60", "1.2e+3"), by key
         self.src_path: str = ""
         self.via: str | None = None
 

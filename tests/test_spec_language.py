@@ -204,6 +204,35 @@ def test_json_input_via_parse_spec():
     assert archcalc.analyze(parse_spec(json.dumps(doc))).output_shape == (2, 6, 6)
 
 
+def test_printed_figures_keep_the_digits_and_lines():
+    loaded = parse_spec(textwrap.dedent("""\
+        name: p
+        input: [3, 8, 8]
+        layers: [{name: c, type: conv, out: 2, kernel: 3}]
+        references:
+          - source: s
+            tolerance: {macs: 0.50}
+            rows:
+              c: {macs: 0.60, params: 56, output_shape: [2, 6, 6]}
+            totals:
+              macs: 1.2e+3
+        """), filename="p.yaml")
+    figures = loaded.printed_figures
+    # the digits as printed, which the numbers lose (0.6, 1200.0)
+    assert figures.text(0, "rows", "c", "macs") == "0.60"
+    assert figures.text(0, "totals", "macs") == "1.2e+3"
+    assert figures.text(0, "tolerance", "macs") == "0.50"
+    assert figures.text(0, "rows", "c", "params") == "56"
+    assert figures.text(0, "rows", "c", "output_shape") is None  # a list, not a printed number
+    assert figures.text(0, "source") is None
+    # lines: each key's own, else the nearest enclosing one
+    assert figures.line(0, "rows", "c", "macs") == 8
+    assert figures.line(0, "totals", "macs") == 10
+    assert figures.line(0, "rows", "c", "nope") == 8
+    assert figures.line(0) == 5 and figures.line() == 5
+    assert figures.loc(0, "totals", "macs") == archcalc.errors.Location("p.yaml", 10, "references[0].totals.macs")
+
+
 def test_analyze_rejects_bad_arguments():
     s = spec(BLOCKS)
     with pytest.raises(ValueError, match="batch_size"):

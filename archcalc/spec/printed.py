@@ -27,7 +27,7 @@ Path = tuple[Any, ...]
 class PrintedFigures:
     """Where each key under ``references:`` was written and, for numbers, their text as written.
 
-    ``texts`` holds the numbers (figures, tolerances) exactly as printed (``"0.60"``, ``"1.2e3"``);
+    ``texts`` holds the numbers (figures, tolerances) exactly as printed (``"0.60"``, ``"1.2e+3"``);
     ``lines`` the line of every key, ``()`` being the ``references:`` list itself. A spec's figures
     are its own (``references`` is not inherited through ``extends``), so ``file`` holds all of them.
     """
