@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["add_spec_options", "load_from_args", "parse_assignments", "emit", "spec_paths", "positive_int", "int_at_least"]
+__all__ = ["add_spec_options", "add_param_option", "load_from_args", "param_overrides", "scale_overrides",
+           "parse_assignments", "emit", "spec_paths", "positive_int", "int_at_least"]
 
 import argparse
 from pathlib import Path
@@ -49,20 +50,35 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 positive_int = int_at_least(1)
 
 
-def add_spec_options(parser: argparse.ArgumentParser) -> None:
+def add_param_option(parser: argparse.ArgumentParser) -> None:
+    """``--param NAME=VALUE[,...]`` (repeatable); read it with :func:`param_overrides`."""
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE[,...]",
                         help="override a spec parameter (its `params:`), e.g. --param bn=true")
+
+
+def add_spec_options(parser: argparse.ArgumentParser) -> None:
+    """``--param`` and ``--scale``; :func:`load_from_args` applies both."""
+    add_param_option(parser)
     parser.add_argument("--scale", metavar="width=W,depth=D,resolution=R",
                         help="compound scaling on top of the spec's own: width and depth multipliers "
                              "(channels rounded to multiples of 8), input resolution")
 
 
-def load_from_args(path: str | Path, args: argparse.Namespace) -> Spec:
+def param_overrides(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The ``--param`` assignments of ``args``, merged in order (None when there are none)."""
     params: dict[str, Any] = {}
     for item in getattr(args, "param", []) or []:
         params.update(parse_assignments(item, "--param"))
-    scale = parse_assignments(args.scale, "--scale") if getattr(args, "scale", None) else None
-    return load_spec(path, params=params or None, scale=scale)
+    return params or None
+
+
+def scale_overrides(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The ``--scale`` settings of ``args`` (None when not given)."""
+    return parse_assignments(args.scale, "--scale") if getattr(args, "scale", None) else None
+
+
+def load_from_args(path: str | Path, args: argparse.Namespace) -> Spec:
+    return load_spec(path, params=param_overrides(args), scale=scale_overrides(args))
 
 
 def spec_paths(items: list[str]) -> list[Path]:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .common import add_spec_options, emit, load_from_args, positive_int, spec_paths
+from .common import add_param_option, add_spec_options, emit, load_from_args, param_overrides, positive_int, spec_paths
 
 HELP = "charts: per-layer profile, accuracy vs cost, scaling, roofline, throughput (PNG/SVG/PDF)"
 EPILOG = """\
@@ -60,8 +60,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("spec", help="path to a YAML spec")
     c.add_argument("--multipliers", metavar="M,M,...", type=_floats, default=None,
                    help="multipliers to evaluate (default 0.5,0.75,1,1.25,1.5,2,2.5,3)")
-    c.add_argument("--param", action="append", default=[], metavar="NAME=VALUE[,...]",
-                   help="override a spec parameter (its `params:`)")
+    add_param_option(c)
 
     c = chart("roofline", "each layer's arithmetic intensity against a GPU's compute and bandwidth ceilings")
     c.add_argument("spec", help="path to a YAML spec")
@@ -148,12 +147,8 @@ def _accuracy(args: argparse.Namespace) -> Any:
 
 def _scaling(args: argparse.Namespace) -> Any:
     from ..plots.scaling import DEFAULT_MULTIPLIERS, draw_scaling, scaling_study
-    from .common import parse_assignments
-
-    params: dict[str, Any] = {}
-    for item in args.param:
-        params.update(parse_assignments(item, "--param"))
-    study = scaling_study(args.spec, multipliers=args.multipliers or DEFAULT_MULTIPLIERS, params=params or None)
+    study = scaling_study(args.spec, multipliers=args.multipliers or DEFAULT_MULTIPLIERS,
+                          params=param_overrides(args))
     return draw_scaling(study, title=args.title)
 
 
