@@ -18,22 +18,24 @@ __all__ = ["SCHEMA_ID", "DEVICES", "PRECISIONS", "COMPILE_MODES", "STATUSES", "T
 
 import json
 from pathlib import Path
-from typing import Any, Iterable, Literal, Optional
+from typing import Any, Iterable, Literal, Optional, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ArchcalcError, Location
 
 SCHEMA_ID = "archcalc.bench/1"
-DEVICES = ("cuda", "cpu")
-PRECISIONS = ("float32", "tf32", "bfloat16", "float16")
-COMPILE_MODES = ("none", "default", "max-autotune")
-STATUSES = ("ok", "oom", "skipped", "error")
 
 Device = Literal["cuda", "cpu"]
 Precision = Literal["float32", "tf32", "bfloat16", "float16"]
+"""The precisions a bench runs: element types of :data:`archcalc.analysis.DTYPE_BYTES` that torch computes in."""
 CompileMode = Literal["none", "default", "max-autotune"]
 Status = Literal["ok", "oom", "skipped", "error"]
+
+DEVICES: tuple[str, ...] = get_args(Device)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+COMPILE_MODES: tuple[str, ...] = get_args(CompileMode)
+STATUSES: tuple[str, ...] = get_args(Status)
 
 
 class _Record(BaseModel):

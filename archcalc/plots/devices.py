@@ -12,7 +12,7 @@ cores by default (``torch.backends.cudnn.allow_tf32``), so a float32 model can e
 
 from __future__ import annotations
 
-__all__ = ["Device", "DEVICES", "get_device", "macs_per_s"]
+__all__ = ["Device", "DEVICES", "get_device"]
 
 from dataclasses import dataclass, field
 
@@ -71,7 +71,3 @@ def get_device(key: str) -> Device:
         raise ArchcalcError(f"unknown device {key!r}; choose one of {', '.join(DEVICES)}",
                             Location(file="--device")) from None
 
-
-def macs_per_s(flops_per_s: float) -> float:
-    """FLOP/s (datasheet, 2 per multiply-add) -> MAC/s."""
-    return flops_per_s / 2

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
-from ..analysis import Analysis, LayerRow, analyze
+from ..analysis import DTYPE_BYTES, Analysis, LayerRow, analyze
 from ..formulas import prod
 from ..spec import Spec
 from ..units import human_count
@@ -117,16 +117,13 @@ def roofline(spec: Spec, *, device: Device, dtype: str = "float32", batch_size: 
         if m.achieved_macs_per_s is None and m.macs_per_image is None:
             continue
         achieved = m.achieved_macs_per_s or (m.macs_per_image or 0) * m.images_per_s
-        at = analyze(spec, batch_size=m.batch_size, dtype=m.precision if m.precision in _DTYPES else dtype)
+        at = analyze(spec, batch_size=m.batch_size, dtype=m.precision if m.precision in DTYPE_BYTES else dtype)
         points.append(_model_point(at, device, dtype, f"measured: batch {m.batch_size}, {m.precision}", achieved))
         if m.precision != dtype:
             notes.append(f"measured {m.precision}, ceiling drawn for {dtype}")
     return Roofline(model=analysis.name, device=device, dtype=dtype, batch_size=batch_size, peak_macs_per_s=peak,
                     bandwidth_bytes_per_s=bw, layers=tuple(layers), points=tuple(points),
                     notes=tuple(dict.fromkeys(notes)))
-
-
-_DTYPES = ("float64", "float32", "tf32", "float16", "bfloat16", "float8", "int8")
 
 
 def _rate(v: float) -> str:
