@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import archcalc
+from archcalc.analysis import DTYPE_BYTES
 from archcalc.cli import main
 from archcalc.plots.accuracy import (AccuracyPoint, accuracy_chart, draw_accuracy, label_text, pareto_front,
                                      protocol_rank, select_accuracy, source_key)
@@ -273,7 +274,16 @@ def test_roofline_groups_identical_layers():
 def test_devices_state_sources_and_mac_rates():
     for d in DEVICES.values():
         assert d.source and d.memory_bandwidth_bytes_per_s > 1e12
-        assert d.peak_macs_per_s("float32") == d.peak_flops_per_s["float32"] / 2
+        assert set(d.peak_flops_per_s) <= set(DTYPE_BYTES)  # ceilings only for element types archcalc knows
+    # datasheet FLOP/s (1 multiply-add = 2 FLOPs), dense: H100 SXM FP32 67 TF -> 33.5 TMAC/s; BF16 1,979 TF
+    # with sparsity -> 989.4 TF dense -> 494.7 TMAC/s; A100 SXM TF32 156 TF -> 78 TMAC/s
+    assert get_device("h100").peak_macs_per_s("float32") == pytest.approx(33.5e12)
+    assert get_device("h100").peak_macs_per_s("bfloat16") == pytest.approx(494.7e12)
+    assert get_device("a100").peak_macs_per_s("tf32") == pytest.approx(78e12)
+    # bandwidth-bound below the ridge: H100 494.7 TMAC/s / 3.35 TB/s = 147.7 MACs per byte
+    assert get_device("h100").ridge_macs_per_byte("bfloat16") == pytest.approx(494.7e12 / 3.35e12)
+    with pytest.raises(archcalc.ArchcalcError, match="no float8 ceiling"):
+        get_device("a100").peak_macs_per_s("float8")  # the A100 has no FP8 units
 
 
 def bench_doc(name="ResNet-50", spec_path="specs/resnet50.yaml", precision="bfloat16"):

@@ -13,6 +13,7 @@ import archcalc
 from archcalc.cli import main
 from archcalc.fileio import MANIFEST_NAME, content_hash, read_manifest
 from archcalc.report import render_report
+from archcalc.report.table import LAYOUTS, TITLES, Column, column_title
 from archcalc.report.html import html_page, html_table
 from archcalc.site import GENERATOR_PREFIX, auto_depth, build_site, chart_engine, stale_files
 
@@ -62,6 +63,18 @@ def test_html_fragment_has_sort_keys_and_tfoot(alexnet):
     text = render_report(alexnet, fmt="html")
     assert '<td class="num" data-sort="105415200">105 M</td>' in text  # 96*55*55 * 3*11*11
     assert "<tfoot><tr><td>Total</td>" in text and text.count("<tr>") == len(alexnet.layers) + 2
+
+
+def test_columns_have_titles_and_the_total_row_is_derived_from_them(alexnet):
+    assert set(TITLES) == set(Column) and all(set(cols) <= set(Column) for cols in LAYOUTS.values())
+    rows = list(csv.reader(io.StringIO(render_report(alexnet, fmt="csv", style="seed"))))
+    header, total = rows[0], rows[-1]
+    assert header == [column_title(c, raw=True) for c in LAYOUTS["seed"]]
+    # the seed layout hides the activation rows, but its Total counts every layer
+    assert len(rows) - 2 < len(alexnet.layers)
+    assert int(total[header.index("Mem (bytes)")]) == sum(r.activation_bytes for r in alexnet.layers)
+    assert int(total[header.index("Params")]) == sum(r.params for r in alexnet.layers)
+    assert int(total[header.index("Flops")]) == sum(r.macs + r.pooling_ops for r in alexnet.layers)
 
 
 def test_csv_is_always_exact(alexnet):
@@ -176,7 +189,9 @@ def test_reports_manifest_is_current(regenerated):
     assert set(manifest) == expected, hint
     differ = sorted(rel for rel, digest in manifest.items() if content_hash((REPORTS / rel).read_bytes()) != digest)
     assert not differ, f"{hint} ({differ[:5]})"
-    assert not any(rel.startswith("bench/") for rel in manifest)
+    # the committed bench results beside the pages are not archcalc report's: nothing generated is named like them
+    bench = {str(p.relative_to(REPORTS)) for p in (REPORTS / "bench").rglob("*") if p.is_file()}
+    assert bench and not bench & expected
 
 
 def test_reports_charts_are_current(regenerated):

@@ -61,16 +61,28 @@ def test_alexnet_table_row(alexnet: archcalc.Analysis, layer: str):
 
 
 def test_alexnet_printed_rounding(alexnet: archcalc.Analysis):
-    # the table's Mem (KB), Param (k), Flops (M) columns are these numbers rounded
-    printed = {"conv1": (1134, 35, 105), "conv2": (729, 615, 448), "conv3": (254, 885, 150),
-               "conv4": (254, 1327, 224), "conv5": (169, 885, 150), "fc6": (16, 37753, 38), "fc7": (16, 16781, 17)}
+    # the table's Mem (KB), Param (k), Flops (M) columns as printed: the exact values of ALEXNET
+    # above in KB (/1024), thousands and millions, rounded to the nearest integer
+    printed = {
+        "conv1": (1134, 35, 105),  # 1,161,600/1024 = 1134.4; 34,944/1000 = 34.9; 105,415,200/1e6 = 105.4
+        "conv2": (729, 615, 448),  # 746,496/1024 = 729; 614,656/1000 = 614.7; 447,897,600/1e6 = 447.9
+        "conv3": (254, 885, 150),  # 259,584/1024 = 253.5 (half to even: 254); 885,120/1000 = 885.1; 149.5 M
+        "conv4": (254, 1327, 224),  # 259,584/1024 = 253.5 -> 254; 1,327,488/1000 = 1327.49; 224,280,576/1e6 = 224.3
+        "conv5": (169, 885, 150),  # 173,056/1024 = 169; 884,992/1000 = 885.0; 149,520,384/1e6 = 149.5
+        "fc6": (16, 37753, 38),  # 4096*4/1024 = 16; 37,752,832/1000 = 37,752.8; 37,748,736/1e6 = 37.7
+        "fc7": (16, 16781, 17),  # 4096*4/1024 = 16; 16,781,312/1000 = 16,781.3; 16,777,216/1e6 = 16.8
+    }
     for name, (kb, k, m) in printed.items():
         row = alexnet.row(name)
         assert round(row.activation_bytes / 1024) == kb, name
         assert round(row.params / 1000) == k, name
         assert round(row.seed_flops / 1e6) == m, name
-    # totals: 62,378,344 params; 1,135,256,096 MACs
+    # params: conv 34,944 + 614,656 + 885,120 + 1,327,488 + 884,992 = 3,747,200;
+    # fc 37,752,832 + 16,781,312 + 4,097,000 (4096*1000 + 1000) = 58,631,144; 3,747,200 + 58,631,144 = 62,378,344
     assert alexnet.totals.params == 62_378_344
+    # MACs: conv 105,415,200 + 447,897,600 + 149,520,384 + 224,280,576 + 149,520,384 = 1,076,634,144;
+    # fc 9216*4096 + 4096*4096 + 4096*1000 = 37,748,736 + 16,777,216 + 4,096,000 = 58,621,952;
+    # 1,076,634,144 + 58,621,952 = 1,135,256,096 (pooling and ReLU add no MACs)
     assert alexnet.totals.macs == 1_135_256_096
 
 
