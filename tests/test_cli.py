@@ -79,9 +79,25 @@ def test_report_options(capsys, tmp_path: Path):
     assert code == 0 and out == ""
     doc = json.loads(target.read_text())
     assert [r["name"] for r in doc["layers"]][:4] == ["conv1", "relu1", "pool1", "conv2_x"]
-    # 8 images * 4,089,184,256 MACs, headline in FLOPs = 2 * MACs
+    # ResNet-50 MACs per image, by stage: conv1 64*112*112 * 3*7*7 = 118,013,952
+    # + conv2_x 667,942,912 + conv3_x 1,027,604,480 + conv4_x 1,464,336,384 + conv5_x 809,238,528
+    # + fc 2048*1000 = 2,048,000  = 4,089,184,256 (fvcore's count for torchvision's resnet50).
+    # A stage, conv2_x at 56x56 (HW = 3136): block1 1x1 64->64 3136*64*64 = 12,845,056, 3x3 3136*64*576
+    # = 115,605,504, 1x1 64->256 51,380,224, projection 64->256 51,380,224 (231,211,008); blocks 2-3
+    # 1x1 256->64 51,380,224 + 115,605,504 + 51,380,224 = 218,365,952 each: 231,211,008 + 2*218,365,952.
+    # --batch 8 multiplies it; --convention flops makes the headline 2 * MACs.
+    stage_macs = [64 * 112 * 112 * 3 * 7 * 7, 231_211_008 + 2 * 218_365_952, 1_027_604_480, 1_464_336_384, 809_238_528, 2048 * 1000]
+    rows = {r["name"]: r for r in doc["layers"]}
+    assert [rows[n]["macs"] for n in ("conv1", "conv2_x", "conv3_x", "conv4_x", "conv5_x", "fc")] == \
+        [8 * m for m in stage_macs]
+    assert sum(stage_macs) == 4_089_184_256
     assert doc["totals"]["macs"] == 8 * 4_089_184_256
     assert doc["totals"]["headline"] == 2 * 8 * 4_089_184_256
+    # params do not grow with the batch: conv1 64*3*7*7 + BN 2*64 = 9,536 + conv2_x 215,808
+    # + conv3_x 1,219,584 + conv4_x 7,098,368 + conv5_x 14,964,736 + fc 2048*1000 + 1000 = 2,049,000
+    # = 25,557,032, torchvision's resnet50 sum(p.numel() for p in model.parameters())
+    assert [rows[n]["params"] for n in ("conv1", "conv2_x", "conv3_x", "conv4_x", "conv5_x", "fc")] == \
+        [64 * 3 * 7 * 7 + 2 * 64, 215_808, 1_219_584, 7_098_368, 14_964_736, 2048 * 1000 + 1000]
     assert doc["totals"]["params"] == 25_557_032
 
 
