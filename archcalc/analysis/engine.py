@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from .. import formulas as F
-from ..errors import AnalysisError, Location
+from ..errors import AnalysisError, Location, UsageError
 from ..spec import Spec
 from ..geometry import ShapeError
 from ..kinds import KINDS, Step
@@ -153,9 +153,9 @@ def _where(layer: Any, path: str) -> Location:
 def analyze(spec: Spec, *, batch_size: int = 1, dtype: str = "float32") -> Analysis:
     """Static per-layer shapes and costs of ``spec`` (see :mod:`archcalc.conventions`)."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        raise UsageError(f"batch_size must be a positive integer, got {batch_size!r}")
     if dtype not in DTYPE_BYTES:
-        raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPE_BYTES)}")
+        raise UsageError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPE_BYTES)}")
     walker = Walker(batch_size, DTYPE_BYTES[dtype])
     spatial = len(spec.input_shape) - 1
     rf0: RF = tuple(INPUT for _ in range(spatial))

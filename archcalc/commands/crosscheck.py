@@ -8,7 +8,7 @@ import json
 from ..analysis import analyze
 from ..errors import ArchcalcError
 from ..spec import load_spec
-from .common import add_spec_options, emit, parse_assignments, spec_paths
+from .common import add_spec_options, emit, param_overrides, scale_overrides, spec_paths
 
 HELP = "build the torch model of each spec and check shapes, params and MACs against a forward pass and fvcore"
 EPILOG = """\
@@ -67,10 +67,8 @@ def run(args: argparse.Namespace) -> int:
     from ..torch.crosscheck import INSTALL_HINT, fast_resolution, missing_dependencies
 
     resolution = args.resolution
-    params: dict = {}
-    for item in args.param or []:
-        params.update(parse_assignments(item, "--param"))
-    scale = parse_assignments(args.scale, "--scale") if args.scale else {}
+    params = param_overrides(args) or {}
+    scale = scale_overrides(args) or {}
     if "resolution" in scale and resolution is not None:
         raise ArchcalcError("give the resolution either in --scale or with --resolution, not both")
     # every spec is loaded, analyzed and sized first (static, no torch): a bad spec or a network

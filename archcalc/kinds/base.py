@@ -28,9 +28,9 @@ from typing import Annotated, Any, Callable, Literal, Mapping, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 
 from ..errors import Location
-from ..geometry import ShapeError
+from ..geometry import MAX_DIM, ShapeError
 
-MAX_SIZE = 2**31 - 1
+MAX_SIZE = MAX_DIM
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
 
 
