@@ -465,7 +465,7 @@ def test_batches_predicted_not_to_fit_are_skipped_or_refused(tiny_spec, monkeypa
 @pytest.mark.torch
 def test_cpu_defaults_and_cuda_only_options():
     from archcalc.bench import BenchOptions, resolve_options
-    from archcalc.bench.runner import _compile_mode
+    from archcalc.bench.options import compile_mode as _compile_mode
 
     r = resolve_options(BenchOptions(device="cpu", cuda_graphs=True))
     assert r.setup.device == "cpu" and not r.setup.cuda_graphs and any("CUDA graphs" in n for n in r.notes)

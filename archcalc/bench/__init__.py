@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from ..report.bench import BENCH_FORMATS, render_bench
 from .records import SCHEMA_ID, BatchResult, BenchRun, ModelResult, Setup
-from .runner import DEFAULTS, BenchOptions, Workload, is_oom, resolve_options, run_bench
+from .memory import is_oom
+from .options import DEFAULTS, BenchOptions, Workload, resolve_options
+from .runner import run_bench
 
 __all__ = ["run_bench", "render_bench", "BenchOptions", "Workload", "BenchRun", "ModelResult", "BatchResult",
            "Setup", "SCHEMA_ID", "BENCH_FORMATS", "DEFAULTS", "is_oom", "resolve_options", "results_path"]

@@ -15,8 +15,7 @@ Nothing here imports torch unless the device is CUDA.
 from __future__ import annotations
 
 __all__ = ["GIB", "MemoryLimitError", "available_memory_bytes", "conv_workspace_bytes", "predicted_peak_bytes",
-           "memory_refusal",
-           "check_fits"]
+           "memory_refusal", "check_fits", "is_oom"]
 
 import os
 from pathlib import Path
@@ -92,3 +91,30 @@ def check_fits(analysis: Analysis, *, device: str = "cpu", path: str | None = No
     message = memory_refusal(predicted_peak_bytes(analysis), batch_size=analysis.batch_size, device=device)
     if message is not None:
         raise MemoryLimitError(message, Location(file=path))
+
+
+def is_oom(exc: BaseException) -> bool:
+    """Is ``exc`` -- or an exception it was raised from (``torch.compile`` wraps errors) -- an
+    out-of-memory error (CUDA caching allocator, CPU allocator, Python)?"""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if _is_oom_one(current):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _is_oom_one(exc: BaseException) -> bool:
+    if isinstance(exc, MemoryError):
+        return True
+    try:
+        import torch
+
+        if isinstance(exc, torch.cuda.OutOfMemoryError):
+            return True
+    except ImportError:  # pragma: no cover
+        pass
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
