@@ -14,6 +14,7 @@ names each with its unit:
     max/avg pooling              one op per window element read (AlexNet table: pool1 =
                                  96*27*27*3*3 = 629,856); adaptive and global pooling the same
     batch norm                   2 per element (inference ``y = a*x + b``; fvcore, eval mode)
+    layer norm                   5 per element, 4 without affine (fvcore's ``aten::layer_norm``)
     activations                  1 per element (relu, sigmoid, hardswish, silu, ...)
     residual addition            1 per output element
     local response norm          ``size + 3`` per element
