@@ -29,7 +29,7 @@ its source, and a correct number rounds to it. An explicit ``tolerance:`` per qu
 
 Everything here returns data; rendering lives in :mod:`archcalc.report.check`. Modules:
 :mod:`.run` (:func:`check_spec`), :mod:`.records` (records, statuses, summary), :mod:`.figures`
-(printed figures, tolerances, units), :mod:`.written` (where figures were written),
+(printed figures, tolerances, units; the digits and lines come from the loader, ``spec.printed_figures``),
 :mod:`.rows` (the computed side), :mod:`.recount` (recounts under another convention).
 """
 

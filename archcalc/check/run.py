@@ -11,13 +11,13 @@ from typing import Any
 
 from ..analysis import Analysis, GroupRow, LayerRow, analyze
 from ..spec import Spec
+from ..spec.printed import PrintedFigures
 from ..spec.document import QUANTITIES, ConventionEntry
 from ..errors import SpecError
 from .recount import convention_count, convention_status, convention_variant
 from .figures import derive_tolerance, parse_printed, to_unit
 from .records import TOTALS, FigureCheck, Printed, Status, figure_status
 from .rows import computed_figure, resolve_row
-from .written import Written
 
 
 def check_spec(spec: Spec, *, analysis: Analysis | None = None, label: str | None = None) -> list[FigureCheck]:
@@ -41,7 +41,7 @@ def check_spec(spec: Spec, *, analysis: Analysis | None = None, label: str | Non
     return out
 
 
-def _check_reference(i: int, ref: Any, *, spec: Spec, analysis: Analysis, written: Written,
+def _check_reference(i: int, ref: Any, *, spec: Spec, analysis: Analysis, written: PrintedFigures,
                      label: str) -> list[FigureCheck]:
     for q, unit in ref.units.items():
         if q == "output_shape":
