@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import archcalc  # noqa: E402
-from archcalc.render import report_json  # noqa: E402
+from archcalc.report.table import report_json  # noqa: E402
 
 
 def median_time(fn, repeat: int) -> float:

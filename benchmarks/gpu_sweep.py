@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
-    from archcalc.bench.summary import load_runs, render_summary
+    from archcalc.bench.records import read_runs as load_runs
+    from archcalc.report.bench import render_summary
     from archcalc.fileio import write_atomic
 
     out = Path(args.out)

@@ -539,7 +539,7 @@ def test_json_to_output_file_is_the_results_file(tiny_path, tmp_path, capsys):
 
 @pytest.mark.torch
 def test_csv_output_has_a_device_column_saying_cpu(tiny_path, capsys):
-    from archcalc.bench.render import CSV_COLUMNS
+    from archcalc.report.bench import CSV_COLUMNS
 
     code, out, err = _cli(capsys, "bench", str(tiny_path), *FAST_ARGS, "--batch", "1,2", "--no-save", "-f", "csv")
     assert code == 0, err
@@ -595,7 +595,9 @@ def test_cli_errors_are_clean(tmp_path, capsys):
 @pytest.mark.torch
 def test_sweep_summary_markdown(tiny_spec, tmp_path):
     """The sweep's SUMMARY.md: newest run per model and set-up, images/s by batch, the CPU notice."""
-    from archcalc.bench.summary import latest_runs, load_runs, render_summary
+    from archcalc.bench.records import latest_runs
+    from archcalc.bench.records import read_runs as load_runs
+    from archcalc.report.bench import render_summary
 
     older = bench(tiny_spec, batch_sizes=(1, 2), measure_peak=False)
     newer = bench(tiny_spec, oom_from(2), batch_sizes=(1, 2), measure_peak=False)

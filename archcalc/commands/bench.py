@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..bench.records import COMPILE_MODES, DEVICES, PRECISIONS
 from ..errors import ArchcalcError
+from ..report.bench import BENCH_FORMATS
 from .common import add_spec_options, emit, int_at_least, load_from_args, spec_paths
 
 HELP = "time real inference throughput and set it beside the static cost"
@@ -38,14 +40,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help=HELP, description=HELP.capitalize() + ".", epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("spec", nargs="*", metavar="SPEC", help="YAML specs or directories of specs")
-    p.add_argument("--device", choices=("cuda", "cpu"), help="default: cuda when available, else cpu")
+    p.add_argument("--device", choices=DEVICES, help="default: cuda when available, else cpu")
     p.add_argument("--batch", type=_batch_sizes, metavar="N[,N...]",
                    help="batch sizes (default cuda: 1,8,64,256; cpu: 1,8)")
-    p.add_argument("--dtype", choices=("float32", "tf32", "bfloat16", "float16"),
+    p.add_argument("--dtype", choices=PRECISIONS,
                    help="precision (default cuda: bfloat16; cpu: float32)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                    help="channels-last memory format (default: on for cuda, off for cpu)")
-    p.add_argument("--compile", choices=("none", "default", "max-autotune"),
+    p.add_argument("--compile", choices=COMPILE_MODES,
                    help="torch.compile (default: default on cuda, none on cpu)")
     p.add_argument("--cuda-graphs", action=argparse.BooleanOptionalAction, default=None,
                    help="replay CUDA graphs (default: on for cuda)")
@@ -64,7 +66,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="CPU threads for torch (torch.set_num_threads; default: torch's choice)")
     p.add_argument("--allow-large", action="store_true",
                    help="run batches whose predicted memory (parameters + activations) exceeds the device's")
-    p.add_argument("--format", "-f", default="table", choices=("table", "markdown", "csv", "json"),
+    p.add_argument("--format", "-f", default="table", choices=BENCH_FORMATS,
                    help="output format (default: table)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE (atomically) instead of stdout")
     p.add_argument("--save-dir", default="reports/bench", metavar="DIR",
@@ -105,24 +107,10 @@ def _fraction(text: str) -> float:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from ..bench.records import read_run
+    from ..report.bench import render_bench
 
-    from pydantic import ValidationError
-
-    from ..bench import BenchRun, render_bench
-
-    parts = []
-    for name in args.show:
-        path = Path(name)
-        try:
-            run = BenchRun.model_validate_json(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ArchcalcError(f"{path}: cannot read: {exc.strerror}") from None
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(x) for x in first["loc"]) or "<document>"
-            raise ArchcalcError(f"{path}: not an archcalc bench results file: {where}: {first['msg']}") from None
-        parts.append(render_bench(run, fmt=args.format))
+    parts = [render_bench(read_run(name), fmt=args.format) for name in args.show]
     emit(("\n" if args.format in ("table", "markdown") else "").join(parts), args.output)
     return 0
 
