@@ -356,7 +356,7 @@ def test_running_out_of_memory_in_the_forward_pass_is_a_clean_error(monkeypatch:
         def forward(self, x):
             raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 99 bytes")
 
-    monkeypatch.setitem(BUILDERS, "relu", lambda layer, ctx: Greedy())
+    monkeypatch.setattr(KINDS["relu"], "build", lambda layer, ctx: Greedy())
     spec = spec_of([3, 6, 6], [{"name": "conv", "type": "conv", "out": 4, "kernel": 3}, {"name": "act", "type": "relu"}])
     with pytest.raises(cc.CrossCheckError, match="the forward pass ran out of memory: DefaultCPUAllocator"):
         cc.crosscheck(spec, reference=False)
