@@ -41,7 +41,7 @@ def load_with_extends(path: Path, chain: list[str], root: Path | None) -> Node:
 
 
 def _shown(target: str) -> str:
-    return repr(target) if len(target) <= 80 else f"{target[:60]!r}... ({len(target):,} characters)"
+    return repr(target) if len(target) <= 200 else f"{target[:60]!r}... ({len(target):,} characters)"
 
 
 def _resolve_extends(child: Node, base_dir: Path, root: Path | None) -> Path:
