@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from archcalc import formulas as F
+from archcalc.units import human_bytes
 
 
 def test_conv_output_length_alexnet_conv1():
@@ -21,7 +20,8 @@ def test_conv_output_length_floor_and_ceil():
     assert F.conv_output_length(112, 3, 2, ceil_mode=True) == 56
     # ceil mode never starts a window in the right padding: (5-2)/2 -> ceil 2 +1 = 3, last start 4 < 5
     assert F.conv_output_length(5, 2, 2, ceil_mode=True) == 3
-    # with padding 1: span 6 + ... last window would start at 6 >= 6 + 1? (3-1)*2=4 < 7 keeps 4 windows
+    # pad 1+1 on 6, k3 s2: span 6+1+1-3 = 5, ceil(5/2) + 1 = 4 windows; the last starts at (4-1)*2 = 6
+    # (padded coordinates) < 6 + 1 (input + left padding), so ceil mode keeps it
     assert F.conv_output_length(6, 3, 2, 1, 1, ceil_mode=True) == 4
 
 
@@ -117,7 +117,7 @@ def test_squeeze_excite():
 def test_activation_bytes_alexnet_conv1():
     # 96*55*55 elements * 4 bytes = 1,161,600 bytes = 1134.375 KB (the table prints 1134)
     assert F.activation_bytes(96 * 55 * 55, 4) == 1_161_600
-    assert 1_161_600 / 1024 == pytest.approx(1134.375)
+    assert human_bytes(F.activation_bytes(96 * 55 * 55, 4)) == "1.11 MB"  # 1,161,600 / 1024**2 = 1.108 MB
 
 
 def test_window_reads():
