@@ -22,7 +22,7 @@ An argument a function does not take (``batch_size=0``, an unknown format) is a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .analysis import Analysis, analyze
 from .check import check_spec
@@ -31,6 +31,9 @@ from .errors import AnalysisError, ArchcalcError, SpecError, UsageError
 from .options import ReportFormat, ReportStyle
 from .spec import Spec, load_spec, parse_spec
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .torch.modules import SpecModel
+
 __all__ = ["load_spec", "parse_spec", "analyze", "check_spec", "crosscheck", "build_model", "Spec", "Analysis",
            "Convention", "ReportFormat", "ReportStyle", "ArchcalcError", "SpecError", "AnalysisError",
            "UsageError", "__version__"]
@@ -38,11 +41,15 @@ __all__ = ["load_spec", "parse_spec", "analyze", "check_spec", "crosscheck", "bu
 __version__ = "0.1.0"
 
 
-def build_model(spec: Spec, **kwargs: Any) -> Any:
-    """The ``torch.nn.Module`` a spec describes (needs the ``torch`` extra)."""
+def build_model(spec: Spec, *, analysis: Analysis | None = None, device: Any = None) -> "SpecModel":
+    """The ``torch.nn.Module`` a spec describes, one module per analyzer row (needs the ``torch`` extra).
+
+    ``analysis`` reuses an existing :func:`analyze` result; ``device="meta"`` builds without
+    allocating weights. See :func:`archcalc.torch.build.build_model`.
+    """
     from .torch.build import build_model as _build  # lazy: torch is optional
 
-    return _build(spec, **kwargs)
+    return _build(spec, analysis=analysis, device=device)
 
 
 def __getattr__(name: str) -> Any:

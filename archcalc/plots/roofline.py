@@ -95,9 +95,11 @@ def _model_point(analysis: Analysis, device: Device, dtype: str, label: str,
 
 
 def roofline(spec: Spec, *, device: Device, dtype: str = "float32", batch_size: int = 1,
-             measurements: Sequence[Measurement] = ()) -> Roofline:
-    """The plotted data; ``measurements`` are whole-model bench results of this spec."""
-    analysis = analyze(spec, batch_size=batch_size, dtype=dtype)
+             measurements: Sequence[Measurement] = (), analysis: Analysis | None = None) -> Roofline:
+    """The plotted data; ``measurements`` are whole-model bench results of this spec. ``analysis``
+    reuses an analysis of ``spec`` made at this batch size and dtype (else the spec is analyzed)."""
+    if analysis is None or (analysis.batch_size, analysis.dtype) != (batch_size, dtype):
+        analysis = analyze(spec, batch_size=batch_size, dtype=dtype)
     peak = device.peak_macs_per_s(dtype)
     bw = device.memory_bandwidth_bytes_per_s
     b = analysis.bytes_per_element

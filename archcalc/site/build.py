@@ -47,7 +47,8 @@ def spec_charts(spec: Spec, analysis: Analysis) -> dict[str, tuple[str, str]]:
     device = get_device(str(r["device"]))
     captions = chart_captions(analysis)
     layers = svg_text(draw_layer_profile(layer_profile(analysis)))
-    roof = svg_text(draw_roofline(roofline(spec, device=device, dtype=str(r["dtype"]), batch_size=int(r["batch_size"]))))
+    roof = svg_text(draw_roofline(roofline(spec, device=device, dtype=str(r["dtype"]), batch_size=int(r["batch_size"]),
+                                           analysis=analysis)))
     return {"layers": (captions["layers"], layers), "roofline": (captions["roofline"], roof)}
 
 
