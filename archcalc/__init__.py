@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .analysis import Analysis, analyze
 from .check import check_spec
 from .conventions import Convention
@@ -38,7 +39,6 @@ __all__ = ["load_spec", "parse_spec", "analyze", "check_spec", "crosscheck", "bu
            "Convention", "ReportFormat", "ReportStyle", "ArchcalcError", "SpecError", "AnalysisError",
            "UsageError", "__version__"]
 
-__version__ = "0.1.0"
 
 
 def build_model(spec: Spec, *, analysis: Analysis | None = None, device: Any = None) -> "SpecModel":

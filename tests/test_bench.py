@@ -131,7 +131,7 @@ def test_spec_errors_and_memory_refusals_come_before_torch_is_imported(tmp_path)
     tiny.write_text(TINY, encoding="utf-8")
     code = ("import sys\n"
             "from archcalc.cli import main\n"
-            "from archcalc.bench import memory\n"
+            "from archcalc import memory\n"
             "memory.available_memory_bytes = lambda device='cpu': 1024\n"
             "for argv in (['crosscheck', sys.argv[1]], ['bench', sys.argv[1]], ['crosscheck', sys.argv[2]],\n"
             "             ['bench', '--device', 'cpu', sys.argv[2]]):\n"
@@ -398,7 +398,7 @@ def test_is_oom_classification():
 
 # --------------------------------------------------------------------------- memory refused up front
 
-# TINY's predicted peak at float32 (archcalc.bench.memory.predicted_peak_bytes):
+# TINY's predicted peak at float32 (archcalc.memory.predicted_peak_bytes):
 #   parameters 1,570 * 4 = 6,280 B, plus per image: input 3*32*32 * 4 = 12,288 B;
 #   outputs (conv1, bn, relu 8*32*32 = 8,192 each; pool 8*16*16 = 2,048; conv2, relu 16*16*16 = 4,096 each;
 #   pool, flatten 16 each; fc 10) = 34,858 elements * 4 = 139,432 B;
@@ -410,21 +410,21 @@ TINY_PEAK_BATCH_4 = 6_280 + 4 * TINY_PEAK_PER_IMAGE  # = 1,055,528 B
 
 def test_memory_prediction_of_tiny(tiny_spec):
     import archcalc
-    from archcalc.bench.memory import predicted_peak_bytes
+    from archcalc.memory import predicted_peak_bytes
 
     assert predicted_peak_bytes(archcalc.analyze(tiny_spec, batch_size=1)) == TINY_PEAK_BATCH_1
     assert predicted_peak_bytes(archcalc.analyze(tiny_spec, batch_size=4)) == TINY_PEAK_BATCH_4
 
 
 def test_memory_probe_reads_this_machine():
-    from archcalc.bench.memory import available_memory_bytes
+    from archcalc.memory import available_memory_bytes
 
     available = available_memory_bytes("cpu")
     assert available is not None and 0 < available
 
 
 def _machine_with(monkeypatch, size: int) -> None:
-    from archcalc.bench import memory
+    from archcalc import memory
 
     monkeypatch.setattr(memory, "available_memory_bytes", lambda device="cpu": size)
 
@@ -433,7 +433,7 @@ def _machine_with(monkeypatch, size: int) -> None:
 def test_batches_predicted_not_to_fit_are_skipped_or_refused(tiny_spec, monkeypatch):
     """Between the batch-1 and batch-4 predictions: batch 4 is skipped with the prediction, batch 1
     runs; below batch 1's the run is refused before anything is built; ``allow_large`` runs both."""
-    from archcalc.bench.memory import MemoryLimitError
+    from archcalc.memory import MemoryLimitError
 
     built = []
 

@@ -309,7 +309,7 @@ HUGE_PEAK_BYTES = 448 + 4_800_000_000 + 6_398_720_064 + 16 + 16 + 43_191_360_432
 @pytest.fixture
 def small_machine(monkeypatch: pytest.MonkeyPatch) -> int:
     """The memory probe says this machine has 8 GiB available (nothing is allocated by the tests)."""
-    from archcalc.bench import memory
+    from archcalc import memory
 
     size = 8 * 1024 ** 3
     monkeypatch.setattr(memory, "available_memory_bytes", lambda device="cpu": size)
@@ -317,7 +317,7 @@ def small_machine(monkeypatch: pytest.MonkeyPatch) -> int:
 
 
 def test_predicted_peak_of_a_huge_input() -> None:
-    from archcalc.bench.memory import conv_workspace_bytes, predicted_peak_bytes
+    from archcalc.memory import conv_workspace_bytes, predicted_peak_bytes
 
     analysis = analyze(spec_of([3, 20000, 20000], HUGE_LAYERS))
     assert conv_workspace_bytes(analysis) == 43_191_360_432  # 27 * 19998**2 * 4
@@ -325,7 +325,7 @@ def test_predicted_peak_of_a_huge_input() -> None:
 
 
 def test_a_network_too_large_for_the_machine_is_refused(small_machine: int) -> None:
-    from archcalc.bench.memory import MemoryLimitError
+    from archcalc.memory import MemoryLimitError
 
     with pytest.raises(MemoryLimitError, match=r"predicted peak 50\.65 GiB \(parameters \+ activations.*, batch 1\) "
                                                r"exceeds this machine's available memory 8\.00 GiB; --allow-large"):

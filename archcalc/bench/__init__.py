@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..report.bench import BENCH_FORMATS, render_bench
 from .records import SCHEMA_ID, BatchResult, BenchRun, ModelResult, Setup
-from .memory import is_oom
+from ..memory import is_oom
 from .options import DEFAULTS, BenchOptions, Workload, resolve_options
 from .runner import run_bench
 

@@ -90,7 +90,7 @@ def environment(*, device: str, notice: str | None) -> Environment:
     """Versions and hardware of this process's ``device``."""
     import torch
 
-    from .. import __version__
+    from .._version import __version__
 
     cpu = cpu_model_name()
     common = dict(

@@ -38,7 +38,7 @@ class Workload:
     def factory(self) -> tuple[ModelFactory, str]:
         if self.make_model is not None:
             return self.make_model, self.model_source or getattr(self.make_model, "__qualname__", "factory")
-        from .. import build_model
+        from ..torch.build import build_model
 
         return (lambda: build_model(self.spec)), "archcalc.build_model"
 

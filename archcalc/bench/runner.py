@@ -14,7 +14,7 @@ returning a ``torch.nn.Module``; default ``archcalc.build_model(spec)``). One co
 
 Before anything is allocated, each batch's static memory prediction (parameters + input + every
 layer output + convolution workspace, :mod:`.memory`) is compared with the device's memory: when even the smallest batch
-of a workload cannot fit the run is refused (:class:`~archcalc.bench.memory.MemoryLimitError`),
+of a workload cannot fit the run is refused (:class:`~archcalc.memory.MemoryLimitError`),
 larger batches that cannot fit are recorded as ``skipped`` with the prediction in the message
 (``BenchOptions.allow_large`` runs them anyway). Running out of memory at a batch size is
 recorded (status ``oom``) and the larger sizes of that model are skipped; other errors are
@@ -35,7 +35,7 @@ from ..analysis import analyze
 from ..errors import Location
 from ..spec import Spec
 from .env import environment
-from .memory import MemoryLimitError, is_oom, memory_refusal, predicted_peak_bytes
+from ..memory import MemoryLimitError, is_oom, memory_refusal, predicted_peak_bytes
 from .options import DEFAULTS, BenchOptions, ModelFactory, Progress, ResolvedOptions, Workload, resolve_options
 from .precision import precision_flags, torch_dtype
 from .records import SCHEMA_ID, BatchResult, BenchRun, MemoryPrediction, ModelResult, PeakMeasurement, Setup

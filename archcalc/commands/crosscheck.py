@@ -63,7 +63,7 @@ def _resolution(text: str) -> int | str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..bench.memory import check_fits
+    from ..memory import check_fits
     from ..torch.crosscheck import INSTALL_HINT, fast_resolution, missing_dependencies
 
     resolution = args.resolution

@@ -6,7 +6,9 @@ __all__ = ["render_table", "to_dict"]
 
 from typing import Any
 
-from ..torch.fvcore import explanation
+from ..kinds import fvcore_rules
+
+_EXPLAIN = {r.name: r.explanation for r in fvcore_rules()}
 
 
 def to_dict(check: Any) -> dict[str, Any]:
@@ -25,7 +27,7 @@ def to_dict(check: Any) -> dict[str, Any]:
         "macs": {"ok": check.flops_ok, "analyzer": check.analyzer_macs, "fvcore": check.fvcore_total,
                  "fvcore_outside_rows": check.fvcore_outside_rows,
                  "unsupported_outside_rows": check.unsupported_outside_rows,
-                 "rules": {name: {"rows": n, "flops": d, "explanation": explanation(name)}
+                 "rules": {name: {"rows": n, "flops": d, "explanation": _EXPLAIN[name]}
                            for name, (n, d) in check.rules_applied().items()},
                  "rows": [{"name": r.name, "type": r.type, "analyzer_macs": r.analyzer_macs, "fvcore": r.fvcore,
                            "expected_fvcore": r.expected, "rules": list(r.rules), "unsupported": r.unsupported,
@@ -72,7 +74,7 @@ def render_table(check: Any, *, verbose: bool = False) -> str:
     lines.append(f"  MACs     analyzer {check.analyzer_macs:,}; fvcore {check.fvcore_total:,} = MACs "
                  f"{reconciled:+,} by {len(rules)} named rule(s): {'agree' if check.flops_ok else 'DIFFER'}")
     for name, (n, d) in rules.items():
-        lines.append(f"    {name:<24} {n:>4} row(s) {d:>+16,}  {explanation(name)}")
+        lines.append(f"    {name:<24} {n:>4} row(s) {d:>+16,}  {_EXPLAIN[name]}")
     shown = list(check.flops) if verbose else [r for r in check.flops if not r.ok]
     if shown:
         lines.append(_indent(tabulate(

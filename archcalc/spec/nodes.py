@@ -47,7 +47,7 @@ def string_keys(node: Node, via: str | None) -> None:
     for key in node:
         if not isinstance(key, str):
             raise SpecError(f"field and argument names must be words, got {key!r}",
-                            _with_via(node.location(key), via))
+                            with_via(node.location(key), via))
 
 
 def loc(obj: Any) -> Location:

@@ -26,13 +26,14 @@ __all__ = ["crosscheck", "CrossCheck", "ShapeRow", "ParamRow", "FlopRow", "Refer
            "missing_dependencies", "INSTALL_HINT", "fast_resolution"]
 
 import importlib.util
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from ..analysis import Analysis, analyze
 from ..errors import ArchcalcError, Location
 from ..spec import Spec, load_spec
+from .fvcore import FlopRow
 from .reference import CrossCheckError, ReferenceCheck, is_oom, reference_check
 
 INSTALL_HINT = "pip install 'archcalc[torch]'"
@@ -68,25 +69,6 @@ class ParamRow:
     @property
     def ok(self) -> bool:
         return self.analyzer == self.torch
-
-
-@dataclass(frozen=True)
-class FlopRow:
-    """One leaf row: analyzer MACs, what fvcore should count after the rules, what it counted."""
-
-    name: str
-    type: str
-    analyzer_macs: int
-    fvcore: int
-    expected: int
-    rules: tuple[str, ...]
-    deltas: tuple[int, ...]  # what each rule adds to the MACs, in the order of ``rules``
-    unsupported: dict[str, int] = field(default_factory=dict)
-    unexplained_ops: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.fvcore == self.expected and not self.unexplained_ops
 
 
 @dataclass(frozen=True)
@@ -167,7 +149,7 @@ def crosscheck(spec: Spec, *, analysis: Analysis | None = None, reference: bool 
 
     The spec is analyzed first (no torch); a network whose predicted memory (parameters + input +
     every layer output + the largest convolution's workspace, batch 1, float32) exceeds the machine's available memory is refused with
-    :class:`~archcalc.bench.memory.MemoryLimitError` before anything is allocated, unless
+    :class:`~archcalc.memory.MemoryLimitError` before anything is allocated, unless
     ``allow_large``. A model that cannot be built or allocated, or that runs out of memory, raises
     :class:`CrossCheckError`; a model that builds but fails in its forward pass for another reason
     is a disagreement (``CrossCheck.error``).
@@ -176,7 +158,7 @@ def crosscheck(spec: Spec, *, analysis: Analysis | None = None, reference: bool 
     default: batch-1 tensors gain nothing from more, and on a busy machine several threads per
     process make the pass many times slower. ``None`` keeps torch's setting.
     """
-    from ..bench.memory import check_fits
+    from ..memory import check_fits
 
     analysis = analysis if analysis is not None else analyze(spec, batch_size=1)
     if analysis.batch_size != 1:
@@ -196,7 +178,7 @@ def crosscheck(spec: Spec, *, analysis: Analysis | None = None, reference: bool 
 
 
 def _resource_error(spec: Spec, analysis: Analysis, what: str, exc: BaseException) -> CrossCheckError:
-    from ..bench.memory import GIB, predicted_peak_bytes
+    from ..memory import GIB, predicted_peak_bytes
 
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     why = "ran out of memory" if is_oom(exc) else "failed"

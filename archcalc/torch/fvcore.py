@@ -8,10 +8,11 @@ with the module that defines the kind. :data:`RULES` lists them all once.
 
 from __future__ import annotations
 
-__all__ = ["RULES", "count_by_module", "flop_row", "explanation"]
+__all__ = ["RULES", "FlopRow", "count_by_module", "flop_row"]
 
 import logging
 import warnings
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..kinds import FvcoreRule, fvcore_rules, kind_of
@@ -21,12 +22,24 @@ RULES: tuple[FvcoreRule, ...] = fvcore_rules()
 linear layers need none: both count ``batch * out elements * (c_in/groups) * kernel`` (transposed:
 per input element), both ignore the bias."""
 
-_EXPLAIN = {r.name: r.explanation for r in RULES}
 
+@dataclass(frozen=True)
+class FlopRow:
+    """One leaf row: analyzer MACs, what fvcore should count after the rules, what it counted."""
 
-def explanation(rule_name: str) -> str:
-    """What a named rule reconciles, in one line."""
-    return _EXPLAIN[rule_name]
+    name: str
+    type: str
+    analyzer_macs: int
+    fvcore: int
+    expected: int
+    rules: tuple[str, ...]
+    deltas: tuple[int, ...]  # what each rule adds to the MACs, in the order of ``rules``
+    unsupported: dict[str, int] = field(default_factory=dict)
+    unexplained_ops: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.fvcore == self.expected and not self.unexplained_ops
 
 
 def count_by_module(model: Any, x: Any, names: list[str]) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
@@ -53,14 +66,12 @@ def count_by_module(model: Any, x: Any, names: list[str]) -> tuple[dict[str, int
     return {k: int(v) for k, v in by_module.items()}, unsupported
 
 
-def flop_row(row: Any, fvcore: int, unsupported: dict[str, int]) -> Any:
+def flop_row(row: Any, fvcore: int, unsupported: dict[str, int]) -> FlopRow:
     kind = kind_of(row.type)
     rules = kind.fvcore if kind is not None else ()
     applied = [r for r in rules if r.delta(row) or any(r.expects(op) for op in unsupported)]
     deltas = tuple(r.delta(row) for r in applied)  # batch 1
     unexplained = tuple(op for op in unsupported if not any(r.expects(op) for r in rules))
-    from .crosscheck import FlopRow
-
     return FlopRow(row.name, row.type, row.macs, fvcore, row.macs + sum(deltas), tuple(r.name for r in applied),
                    deltas, dict(unsupported), unexplained)
 

@@ -19,7 +19,7 @@ class CrossCheckError(ArchcalcError):
 
 def is_oom(exc: BaseException) -> bool:
     """Whether ``exc`` (or an exception it wraps) says the device ran out of memory."""
-    from ..bench.memory import is_oom as _is_oom
+    from ..memory import is_oom as _is_oom
 
     return _is_oom(exc)
 

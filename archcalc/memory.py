@@ -20,8 +20,8 @@ __all__ = ["GIB", "MemoryLimitError", "available_memory_bytes", "conv_workspace_
 import os
 from pathlib import Path
 
-from ..analysis import Analysis
-from ..errors import ArchcalcError, Location
+from .analysis import Analysis
+from .errors import ArchcalcError, Location
 
 GIB = 1024 ** 3
 
