@@ -38,8 +38,6 @@ class Walker:
     (see :mod:`archcalc.kinds.composite`).
     """
 
-    State = _State
-
     def __init__(self, batch_size: int, bytes_per_element: int):
         self.batch = batch_size
         self.bpe = bytes_per_element

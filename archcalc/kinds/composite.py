@@ -256,9 +256,8 @@ row_kind("zeropad", fvcore=(EXPLICIT_PADDING,))
 
 
 def shortcut_strides(source: tuple[int, ...], target: tuple[int, ...]) -> tuple[int, ...] | None:
-    """Per-axis strides of a 1x1 shortcut from ``source`` to ``target`` ([C, *spatial]), or None if none fits."""
-    if len(target) != len(source) or len(target) < 2:
-        return None
+    """Per-axis strides of a 1x1 shortcut from ``source`` to ``target`` (both ``[C, *spatial]`` of one
+    rank, which the analyzer checks first), or None if no stride gives ``target``'s sizes."""
     strides = tuple(-(-s_in // s_out) for s_in, s_out in zip(source[1:], target[1:]))
     if any(F.conv_output_length(s_in, 1, st) != s_out for s_in, s_out, st in zip(source[1:], target[1:], strides)):
         return None

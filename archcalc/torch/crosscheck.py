@@ -32,9 +32,10 @@ from typing import Any, Callable
 
 from ..analysis import Analysis, analyze
 from ..errors import ArchcalcError, Location
+from ..memory import GIB, check_fits, is_oom, predicted_peak_bytes
 from ..spec import Spec, load_spec
 from .fvcore import FlopRow
-from .reference import CrossCheckError, ReferenceCheck, is_oom, reference_check
+from .reference import CrossCheckError, ReferenceCheck, reference_check
 
 INSTALL_HINT = "pip install 'archcalc[torch]'"
 
@@ -158,8 +159,6 @@ def crosscheck(spec: Spec, *, analysis: Analysis | None = None, reference: bool 
     default: batch-1 tensors gain nothing from more, and on a busy machine several threads per
     process make the pass many times slower. ``None`` keeps torch's setting.
     """
-    from ..memory import check_fits
-
     analysis = analysis if analysis is not None else analyze(spec, batch_size=1)
     if analysis.batch_size != 1:
         raise ValueError("crosscheck runs batch 1; analyze with batch_size=1")
@@ -178,8 +177,6 @@ def crosscheck(spec: Spec, *, analysis: Analysis | None = None, reference: bool 
 
 
 def _resource_error(spec: Spec, analysis: Analysis, what: str, exc: BaseException) -> CrossCheckError:
-    from ..memory import GIB, predicted_peak_bytes
-
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     why = "ran out of memory" if is_oom(exc) else "failed"
     return CrossCheckError(f"{what} {why}: {first} (predicted peak {predicted_peak_bytes(analysis) / GIB:,.2f} GiB, "

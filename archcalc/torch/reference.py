@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ReferenceCheck", "reference_check", "is_oom", "CrossCheckError"]
+__all__ = ["ReferenceCheck", "reference_check", "CrossCheckError"]
 
 import importlib
 import importlib.util
@@ -11,17 +11,11 @@ from typing import Any, Callable
 
 from ..analysis import Analysis
 from ..errors import ArchcalcError
+from ..memory import is_oom
 
 
 class CrossCheckError(ArchcalcError):
     """The torch model could not be built, allocated or run out of memory (not a disagreement)."""
-
-
-def is_oom(exc: BaseException) -> bool:
-    """Whether ``exc`` (or an exception it wraps) says the device ran out of memory."""
-    from ..memory import is_oom as _is_oom
-
-    return _is_oom(exc)
 
 
 @dataclass(frozen=True)
