@@ -35,7 +35,7 @@ from ..errors import ArchcalcError, Location
 from ..memory import GIB, check_fits, is_oom, predicted_peak_bytes
 from ..spec import Spec, load_spec
 from .fvcore import FlopRow
-from .reference import CrossCheckError, ReferenceCheck, reference_check
+from .reference import CrossCheckError, ReferenceCheck, error_line, reference_check
 
 INSTALL_HINT = "pip install 'archcalc[torch]'"
 
@@ -177,7 +177,7 @@ def crosscheck(spec: Spec, *, analysis: Analysis | None = None, reference: bool 
 
 
 def _resource_error(spec: Spec, analysis: Analysis, what: str, exc: BaseException) -> CrossCheckError:
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    first = error_line(exc)
     why = "ran out of memory" if is_oom(exc) else "failed"
     return CrossCheckError(f"{what} {why}: {first} (predicted peak {predicted_peak_bytes(analysis) / GIB:,.2f} GiB, "
                            f"parameters + activations, batch 1)", Location(file=str(spec.path) if spec.path else None))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ReferenceCheck", "reference_check", "CrossCheckError"]
+__all__ = ["ReferenceCheck", "reference_check", "CrossCheckError", "error_line"]
 
 import importlib
 import importlib.util
@@ -16,6 +16,11 @@ from ..memory import is_oom
 
 class CrossCheckError(ArchcalcError):
     """The torch model could not be built, allocated or run out of memory (not a disagreement)."""
+
+
+def error_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when the message is empty)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ def reference_check(name: str, analysis: Analysis) -> ReferenceCheck:
         with torch.no_grad():
             out = model(torch.zeros((1, *analysis.input_shape)))
     except (RuntimeError, MemoryError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = error_line(exc)
         if is_oom(exc):
             raise CrossCheckError(f"reference model {name}: ran out of memory: {first}") from None
         return ReferenceCheck(name, "failed", f"the reference's forward pass failed: {first}")
