@@ -3,7 +3,9 @@
 Specs are data, so nothing in them is ever passed to ``eval``. ``ast.parse`` only *parses* the
 text; :func:`evaluate` then walks the tree and accepts exactly these constructs:
 
-* integer and float literals, ``$name`` variables (block arguments and spec ``params``);
+* integer and float literals, ``$name`` variables (block arguments and spec ``params``), and
+  quoted strings (``'HS'``), which may only be compared with ``==``/``!=`` or chosen by a
+  conditional (``"$act == 'HS'"``, ``"'hardswish' if $v3 else 'relu'"``), never computed with;
 * ``+ - * / // %`` and unary ``-``/``+`` (no ``**``: no way to build huge numbers cheaply);
   every operand and every result must be a finite number of magnitude at most
   :data:`MAX_MAGNITUDE`, so evaluation takes bounded time and memory whatever the text says;
@@ -13,7 +15,7 @@ text; :func:`evaluate` then walks the tree and accepts exactly these constructs:
 * calls to :data:`FUNCTIONS` (``min``, ``max``, ``ceil``, ``floor``, ``round``, ``int``,
   ``make_divisible``).
 
-Anything else -- attribute access, comprehensions, strings, lambdas, other calls -- is a
+Anything else -- attribute access, comprehensions, string arithmetic, lambdas, other calls -- is a
 :class:`ExprError` naming the construct in the spec writer's terms.
 """
 
@@ -161,6 +163,8 @@ def _truth(value: Any, text: str) -> bool:
 
 
 def _number(value: Any, text: str) -> Any:
+    if isinstance(value, str):
+        raise ExprError(f"strings can only be compared with == or != ({_show(value)} in {text!r})")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ExprError(f"arithmetic on a non-number ({_show(value)}) in {text!r}")
     if isinstance(value, float) and math.isnan(value):
@@ -197,8 +201,10 @@ def _eval(node: ast.AST, env: Mapping[str, Any], text: str) -> Any:
     if isinstance(node, ast.Constant):
         if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
             return _number(node.value, text)
-        if isinstance(node.value, (str, bytes)):
-            raise ExprError(f"strings are not allowed in expressions ({text!r}); write a number or $name")
+        if isinstance(node.value, str):
+            return node.value  # only == / != and conditionals accept it (_number refuses arithmetic)
+        if isinstance(node.value, bytes):
+            raise ExprError(f"byte strings are not allowed in expressions ({text!r}); write 'text'")
         if node.value is None:
             raise ExprError(f"'None' is not a value in expressions ({text!r}); write a number or $name")
         raise ExprError(f"{node.value!r} is not a number the expressions accept ({text!r}); "
@@ -257,5 +263,5 @@ def _eval(node: ast.AST, env: Mapping[str, Any], text: str) -> Any:
     unknown = [_OPERATOR_WORDS[type(o)] for o in ops if type(o) in _OPERATOR_WORDS]
     what = f"the operator {unknown[0]}" if unknown else _NODE_WORDS.get(type(node), type(node).__name__)
     raise ExprError(f"{what} is not allowed in expressions ({text!r}); "
-                    "use numbers, $arguments, + - * / // %, comparisons, and/or/not, 'x if c else y', indexing and "
+                    "use numbers, 'strings', $arguments, + - * / // %, comparisons, and/or/not, 'x if c else y', indexing and "
                     + ", ".join(sorted(FUNCTIONS)))

@@ -92,9 +92,10 @@ def linear_params(in_features: int, out_features: int, *, bias: bool = True) -> 
     return in_features * out_features + (out_features if bias else 0)
 
 
-def linear_macs(in_features: int, out_features: int) -> int:
-    """``in * out`` multiply-adds (the bias add is not counted)."""
-    return in_features * out_features
+def linear_macs(in_features: int, out_features: int, positions: int = 1) -> int:
+    """``in * out`` multiply-adds per position (the bias add is not counted); a per-position linear
+    (ConvNeXt's ``Linear`` on a channels-last tensor) repeats them at each of ``positions``."""
+    return in_features * out_features * positions
 
 
 def batchnorm_params(channels: int, *, affine: bool = True) -> int:
@@ -170,6 +171,26 @@ def layernorm_ops(elements: int, *, affine: bool = True) -> int:
     takes it as its convention so that the cross-check agrees element for element.
     """
     return (5 if affine else 4) * elements
+
+
+def layer_scale_params(channels: int) -> int:
+    """One learnable scale per channel (CaiT/ConvNeXt layer scale): ``C``; applying it is 1 op per element."""
+    return channels
+
+
+def grn_params(channels: int) -> int:
+    """Global response normalization (ConvNeXt V2): ``gamma`` and ``beta`` per channel, ``2 * C``."""
+    return 2 * channels
+
+
+def grn_ops(channels: int, spatial_elements: int) -> int:
+    """``gamma * (x * Nx) + beta + x`` with ``Nx = Gx / (mean_c(Gx) + eps)``, ``Gx = ||x||_2`` over positions.
+
+    Per element: square and sum (2), times ``Nx``, times ``gamma``, plus ``beta``, plus ``x`` (4): 6.
+    Per channel: the square root, the sum into the mean, the division by it: 3. Per sample: the mean's
+    division and ``+ eps``: 2.
+    """
+    return 6 * channels * spatial_elements + 3 * channels + 2
 
 
 def elementwise_ops(elements: int, per_element: int = 1) -> int:

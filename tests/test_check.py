@@ -675,3 +675,56 @@ def test_report_html_honours_style_convention_and_raw(tmp_path):
     assert ">Memory<" in plain_text
     assert "15.1 K FLOPs (2*MACs)" in shaped_text  # 2 * 7,552 = 15,104
     assert "7.55 K MACs" in plain_text
+
+
+def test_figures_at_their_own_resolution(tmp_path: Path):
+    """A reference's `resolution:` checks its figures on that input (a weights' evaluation crop)."""
+    # at 16x16: conv1 4*16*16 * 3*3*3 = 27,648 MACs; pool -> 4x8x8 = 256 features; fc 256*10 = 2,560 MACs
+    # (params change too: the fc reads 256 features, 256*10 + 10 = 2,570; total 112 + 2,570 = 2,682)
+    path = write_spec(tmp_path, """\
+        - source: at the crop
+          resolution: 16
+          totals: {macs: 30208, params: 2682}
+          rows: {stage.pool: {output_shape: [4, 8, 8]}}
+        - source: at the spec's input
+          totals: {macs: 7552}
+    """)
+    checks = check_spec(load_spec(path))
+    assert all(c.status is Status.OK for c in checks), [(c.figure, c.status, c.computed) for c in checks]
+    assert checks[0].source == "at the crop [at input [3, 16, 16]]" and checks[-1].source == "at the spec's input"
+
+
+def test_figures_at_another_resolution_refused_where_layers_read_the_size(tmp_path: Path):
+    path = tmp_path / "sized.yaml"
+    path.write_text(textwrap.dedent("""\
+        name: sized
+        input: [3, 8, 8]
+        layers: [{type: conv, out: $in_width, kernel: 1}]
+        references:
+          - source: elsewhere
+            resolution: 16
+            totals: {params: 64}
+    """), encoding="utf-8")
+    with pytest.raises(SpecError) as info:
+        check_spec(load_spec(path))
+    assert "sized.yaml:6: references[0].resolution: this spec's expressions read the input size" in str(info.value)
+
+
+def test_convention_with_ops_counts_fvcore_flops(tmp_path: Path):
+    """with_ops adds the ops of the named kinds to the MACs (fvcore's FLOPs count layer norm and pooling)."""
+    # MACs 7,552 + relu 4*8*8 = 256 ops = 7,808
+    path = write_spec(tmp_path, """\
+        - source: counted like fvcore
+          totals: {macs: 7808}
+          errata:
+            totals.macs: {status: convention, convention: "with the ReLU's ops", with_ops: [relu], value: 7808}
+    """)
+    (check,) = check_spec(load_spec(path))
+    assert check.status is Status.CONVENTION, check
+    with pytest.raises(SpecError, match="with_ops counts ops as multiply-adds; it applies to macs figures"):
+        check_spec(load_spec(write_spec(tmp_path, """\
+            - source: wrong quantity
+              totals: {params: 800}
+              errata:
+                totals.params: {status: convention, convention: c, with_ops: [relu], value: 800}
+        """, name="p.yaml")))

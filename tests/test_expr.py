@@ -31,7 +31,12 @@ ENV = {"c": 64, "widths": [16, 32], "mode": "fast", "none": None, "nan": math.na
     ("$widths > 1", "'<', '<=', '>' and '>=' compare numbers, got [16, 32]"),
     ("$mode < 2", "compare numbers, got 'fast'"),
     ("$none >= 1", "compare numbers, got None"),
-    ("$c + 'x'", "strings are not allowed in expressions"),
+    ("$c + 'x'", "strings can only be compared with == or !="),
+    ("$mode * 2", "strings can only be compared with == or !="),
+    ("max($mode, 1)", "strings can only be compared with == or !="),
+    ("'a' < 'b'", "compare numbers, got 'a'"),
+    ("'x' if $mode else 1", "a condition must be true/false or a number, got 'fast'"),
+    ("b'x' == $mode", "byte strings are not allowed"),
     ("None + $c", "'None' is not a value in expressions"),
     ("1j + $c", "1j is not a number the expressions accept"),
     ("$c ** 2", "the operator ** is not allowed"),
@@ -68,3 +73,16 @@ def test_values_within_bounds_still_work():
     assert evaluate("$mode == $mode and $widths != 1", ENV) is True
     assert evaluate("$c if true else 1e999", ENV) == 64  # the branch not taken is not evaluated
     assert evaluate("$widths", ENV) == [16, 32]  # a lone variable keeps its type
+
+
+@pytest.mark.parametrize("text, value", [
+    ("$mode == 'fast'", True),
+    ("$mode != 'fast'", False),
+    ("$mode == 'fast' and $c > 8", True),
+    ("'hardswish' if $mode == 'fast' else 'relu'", "hardswish"),
+    ("$c if $mode == 'slow' else $c // 2", 32),
+    ("'RE' == 'RE'", True),
+])
+def test_strings_compare_and_choose(text: str, value: object):
+    """Choices written as words (MobileNetV3's 'RE'/'HS') compare with == and != and pick values."""
+    assert evaluate(text, ENV) == value

@@ -192,3 +192,13 @@ def test_adaptive_window_max_examples():
 def test_prod():
     assert F.prod([]) == 1
     assert F.prod([96, 55, 55]) == 290_400
+
+
+def test_per_position_linear_and_layer_scale_and_grn():
+    # ConvNeXt-T stage-1 MLP: Linear(96, 384) at each of 56*56 positions: 96*384*3136 = 115,605,504
+    assert F.linear_macs(96, 384, 56 * 56) == 115_605_504
+    assert F.linear_macs(4096, 1000) == 4_096_000  # one position: the plain fully connected layer
+    assert F.layer_scale_params(96) == 96  # one gamma per channel
+    assert F.grn_params(384) == 768  # gamma and beta per channel
+    # GRN on [384, 56, 56]: 6 * 384*3136 + 3 * 384 + 2 = 7,225,344 + 1,152 + 2 = 7,226,498
+    assert F.grn_ops(384, 56 * 56) == 7_226_498

@@ -28,9 +28,13 @@ def test_every_kind_has_an_example_a_rule_or_walk_and_a_builder():
         assert kind.build is not None, tag
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
-def test_kind_closed_form(kind: str):
-    ex = KINDS[kind].example
+EXAMPLES = [pytest.param(ex, id=f"{tag}-{i}" if i else tag) for tag in sorted(KINDS)
+            for i, ex in enumerate(KINDS[tag].examples)]
+"""Every worked example of every kind (its example and its variants)."""
+
+
+@pytest.mark.parametrize("ex", EXAMPLES)
+def test_kind_closed_form(ex):
     result = archcalc.analyze(_spec(ex.entry, ex.input))
     assert result.output_shape == ex.output
     assert (result.totals.params, result.totals.macs, result.totals.ops) == (ex.params, ex.macs, ex.ops)
@@ -38,9 +42,8 @@ def test_kind_closed_form(kind: str):
     assert result.totals.activation_bytes == sum(prod(r.output_shape) * 4 for r in result.layers)
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
-def test_kind_scales_with_batch(kind: str):
-    ex = KINDS[kind].example
+@pytest.mark.parametrize("ex", EXAMPLES)
+def test_kind_scales_with_batch(ex):
     one = archcalc.analyze(_spec(ex.entry, ex.input))
     eight = archcalc.analyze(_spec(ex.entry, ex.input), batch_size=8, dtype="bfloat16")
     assert eight.totals.params == one.totals.params

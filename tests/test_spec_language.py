@@ -348,3 +348,159 @@ def test_validate_defaults_to_specs_folder(tmp_path: Path, monkeypatch: pytest.M
     (tmp_path / "specs" / "tiny.yaml").write_text(TINY)
     assert main(["validate"]) == 0
     assert capsys.readouterr().out == "ok  specs/tiny.yaml  (1 layers, output [4, 6, 6])\n"
+
+
+# --------------------------------------------------------------------------- the input shape in expressions
+
+INVERTED = """
+    name: shaped
+    input: [3, 32, 32]
+    blocks:
+      inverted:
+        args: {out: int, t: 6, s: 1}
+        layers:
+          - type: residual
+            shortcut: optional
+            body:
+              - {name: expand, type: conv, out: $in_channels * $t, kernel: 1, when: "$t != 1"}
+              - {name: dw, type: conv, out: $in_channels, kernel: 3, stride: $s, padding: 1, groups: $in_channels}
+              - {name: project, type: conv, out: $out, kernel: 1}
+    layers:
+      - {name: stem, type: conv, out: 16, kernel: 3, stride: 2, padding: 1}
+      - {name: stage1, use: inverted, out: 24, t: 6, repeat: 3, first: {s: 2}}
+      - {name: head, type: conv, out: "$in_height * 10 + $in_width", kernel: 1}
+"""
+
+EXPLICIT = """
+    name: explicit
+    input: [3, 32, 32]
+    blocks:
+      inverted:
+        args: {cin: int, out: int, t: 6, s: 1}
+        layers:
+          - type: residual
+            shortcut: optional
+            body:
+              - {name: expand, type: conv, out: $cin * $t, kernel: 1, when: "$t != 1"}
+              - {name: dw, type: conv, out: $cin * $t, kernel: 3, stride: $s, padding: 1, groups: $cin * $t}
+              - {name: project, type: conv, out: $out, kernel: 1}
+    layers:
+      - {name: stem, type: conv, out: 16, kernel: 3, stride: 2, padding: 1}
+      - {name: stage1, use: inverted, cin: 24, out: 24, t: 6, repeat: 3, first: {cin: 16, s: 2}}
+      - {name: head, type: conv, out: 88, kernel: 1}
+"""
+
+
+def test_in_channels_reads_each_entrys_input_and_repeat_chains_the_copies():
+    """$in_channels at a layer is its input's channels; in `repeat`, copy k starts from copy k-1's output,
+    so no `cin:` argument and no `first: {cin: ...}` are needed."""
+    shaped, explicit = archcalc.analyze(spec(INVERTED)), archcalc.analyze(spec(EXPLICIT))
+    rows = [(r.name, r.input_shape, r.output_shape, r.params, r.macs) for r in shaped.layers]
+    assert rows == [(r.name, r.input_shape, r.output_shape, r.params, r.macs) for r in explicit.layers]
+    # the first copy expands 16 -> 96 (t = 6), the later ones 24 -> 144
+    expand = {r.name: r.output_shape[0] for r in shaped.layers if r.name.endswith(".expand")}
+    assert expand == {"stage1.block1.expand": 96, "stage1.block2.expand": 144, "stage1.block3.expand": 144}
+    # $in_height * 10 + $in_width on the 8x8 head input: 88 channels
+    assert shaped.output_shape == (88, 8, 8)
+
+
+def test_in_channels_in_branches_bodies_and_when():
+    result = archcalc.analyze(spec("""
+        name: branches
+        input: [8, 4, 4]
+        layers:
+          - type: concat
+            branches:
+              - [{type: conv, out: $in_channels, kernel: 1}]
+              - [{type: conv, out: $in_channels // 2, kernel: 1}, {type: conv, out: $in_channels, kernel: 1}]
+          - {type: relu, when: "$in_channels == 12"}
+          - {type: residual, body: [{type: conv, out: $in_channels, kernel: 1}]}
+    """))
+    # branch 2's second conv reads its own input (4 channels); the concat joins 8 + 4 = 12
+    assert [r.output_shape[0] for r in result.layers if r.type == "conv"] == [8, 4, 4, 12]
+    assert any(r.type == "relu" for r in result.layers)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("""
+        name: flat
+        input: [10]
+        layers: [{type: linear, out: $in_height}]
+    """, "layers[0].out: $in_height: the input here is [10], which has no height axis"),
+    ("""
+        name: reserved
+        input: [3, 8, 8]
+        params: {in_channels: 3}
+        layers: [{type: relu}]
+    """, "params.in_channels: the parameter name(s) in_channels are reserved"),
+    ("""
+        name: reserved_arg
+        input: [3, 8, 8]
+        blocks:
+          b: {args: {in_width: int}, layers: [{type: relu}]}
+        layers: [{use: b, in_width: 2}]
+    """, "declares argument(s) in_width, which are reserved"),
+    ("""
+        name: patched
+        input: [3, 8, 8]
+        layers:
+          - {name: a, type: conv, out: 4, kernel: 1}
+          - {name: b, type: conv, out: $in_channels, kernel: 1}
+        set: {a: {out: 6}}
+    """, "'set:' patches cannot be combined with expressions that read the input shape"),
+])
+def test_input_shape_names_refused(text: str, message: str):
+    with pytest.raises(SpecError) as info:
+        spec(text)
+    assert message in str(info.value)
+
+
+def test_a_broken_earlier_layer_is_reported_where_it_is():
+    """Computing $in_channels analyzes the layers before it: their error names their own line."""
+    with pytest.raises(archcalc.ArchcalcError) as info:
+        spec("""
+            name: broken
+            input: [3, 8, 8]
+            layers:
+              - {type: conv, out: 4, kernel: 9}
+              - {type: conv, out: $in_channels, kernel: 1}
+        """)
+    text = str(info.value)
+    assert ":5:" in text and "found while computing $in_channels" in text, text
+
+
+def test_string_params_choose_kinds_and_compare():
+    """MobileNetV3's 'RE'/'HS' choices written as words."""
+    text = """
+        name: words
+        input: [4, 8, 8]
+        params: {act: HS}
+        layers:
+          - {type: conv, out: 4, kernel: 1}
+          - {type: hardswish, when: "$act == 'HS'"}
+          - {type: relu, when: "$act != 'HS'"}
+          - {type: "$kind", when: false}
+    """.replace('"$kind"', "relu")
+    assert [r.type for r in archcalc.analyze(spec(text)).layers] == ["conv", "hardswish"]
+    assert [r.type for r in archcalc.analyze(spec(text, params={"act": "RE"})).layers] == ["conv", "relu"]
+
+
+def test_repeat_index_numbers_the_copies():
+    """$repeat_index is each copy's index from 0 (the innermost repeat's), inside blocks too."""
+    result = archcalc.analyze(spec("""
+        name: indexed
+        input: [4, 8, 8]
+        blocks:
+          b: {args: {base: int}, layers: [{type: conv, out: "$base + $repeat_index", kernel: 1}]}
+        layers:
+          - {name: s1, use: b, base: 10, repeat: 3}
+          - {name: s2, type: conv, out: "20 + 2 * $repeat_index", kernel: 1, repeat: 2}
+    """))
+    assert [r.output_shape[0] for r in result.layers] == [10, 11, 12, 20, 22]
+    with pytest.raises(SpecError, match="repeat_index is the copy's index in a repeat"):
+        spec("""
+            name: taken
+            input: [4, 8, 8]
+            params: {repeat_index: 1}
+            layers: [{type: relu}]
+        """)

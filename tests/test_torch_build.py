@@ -161,8 +161,8 @@ def test_every_kind_has_a_builder() -> None:
 @pytest.mark.parametrize("kind", sorted(LAYER_KINDS))
 def test_kind_builds_and_agrees(kind: str) -> None:
     """Each kind's registered example, and the variants above where a kind has them."""
-    example = KINDS[kind].example
-    for input_shape, layers in [(list(example.input), [dict(example.entry)]), *EXTRA.get(kind, [])]:
+    examples = [(list(ex.input), [dict(ex.entry)]) for ex in KINDS[kind].examples]
+    for input_shape, layers in [*examples, *EXTRA.get(kind, [])]:
         spec = spec_of(input_shape, layers)
         analysis, _ = assert_agrees(spec)
         assert any(r.type == kind for r in (*analysis.layers, *analysis.groups)), f"example of {kind} does not use it"

@@ -6,7 +6,7 @@ sums behind every composite's :class:`GroupRow` subtotal, and the receptive fiel
 
 from __future__ import annotations
 
-__all__ = ["analyze", "Walker"]
+__all__ = ["analyze", "output_shape", "Walker"]
 
 from dataclasses import dataclass
 
@@ -163,3 +163,11 @@ def analyze(spec: Spec, *, batch_size: int = 1, dtype: str = "float32") -> Analy
                     batch_size=batch_size, dtype=dtype, layers=rows,
                     groups=tuple(sorted(walker.groups, key=lambda g: (g.first, g.depth))),
                     totals=Totals.of(rows))
+
+
+def output_shape(layers: Any, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The per-sample shape ``layers`` (validated models) produce from ``input_shape``; shapes only.
+
+    The expansion asks this when an expression reads ``$in_channels`` (:mod:`archcalc.spec.scope`).
+    """
+    return Walker(1, 4).run(layers, "", 0, _State(tuple(input_shape), None)).shape

@@ -36,8 +36,9 @@ def convention_variant(spec: Spec, analysis: Analysis, params: dict[str, Any], w
 def convention_count(analysis: Analysis, entry: ConventionEntry, *, quantity: str, row_key: str | None = None,
                      where: Location | None = None) -> int:
     """The figure ``quantity`` of ``row_key`` (``None``: the totals) counted under ``entry``'s
-    convention, in base units: the rows of the ``without`` kinds left out, and with
-    ``bn_statistics`` the batch-norm running mean and variance (2 per channel) added.
+    convention, in base units: the rows of the ``without`` kinds left out, the ops of the ``with_ops``
+    kinds added (MACs only), and with ``bn_statistics`` the batch-norm running mean and variance
+    (2 per channel) added.
 
     ``analysis`` is already the convention's variant (``entry.params`` applied).
     """
@@ -50,6 +51,13 @@ def convention_count(analysis: Analysis, entry: ConventionEntry, *, quantity: st
             close = difflib.get_close_matches(kind, list(LAYER_KINDS), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise SpecError(f"without: {kind!r} is not a layer kind{hint}", where)
+    for kind in entry.with_ops:
+        if kind not in LAYER_KINDS:
+            close = difflib.get_close_matches(kind, list(LAYER_KINDS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise SpecError(f"with_ops: {kind!r} is not a layer kind{hint}", where)
+    if entry.with_ops and quantity != "macs":
+        raise SpecError(f"with_ops counts ops as multiply-adds; it applies to macs figures, not {quantity}", where)
     if entry.bn_statistics and quantity != "params":
         raise SpecError(f"bn_statistics counts parameters; it does not apply to {quantity}", where)
     row = resolve_row(analysis, row_key, where or Location(None, None, None)) if row_key is not None else None
@@ -62,6 +70,8 @@ def convention_count(analysis: Analysis, entry: ConventionEntry, *, quantity: st
             left_out = computed_figure(analysis, leaf, quantity)
             assert isinstance(left_out, int)
             count -= left_out
+        if leaf.type in entry.with_ops:
+            count += leaf.ops  # fvcore-style FLOPs: the kind's element-wise work counted with the MACs
         if entry.bn_statistics and leaf.type == "batchnorm":
             count += 2 * leaf.output_shape[0]  # running mean and running variance per channel
     return count

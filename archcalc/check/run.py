@@ -36,8 +36,15 @@ def check_spec(spec: Spec, *, analysis: Analysis | None = None, label: str | Non
         analysis = analyze(spec)
     label = label or file or spec.name
     out: list[FigureCheck] = []
+    at: dict[tuple[int, ...], Analysis] = {}  # analyses at the references' own resolutions
     for i, ref in enumerate(spec.references):
-        out.extend(_check_reference(i, ref, spec=spec, analysis=analysis, written=written, label=label))
+        used = analysis
+        if ref.resolution is not None:
+            key = tuple(ref.resolution) if isinstance(ref.resolution, list) else (ref.resolution,)
+            if key not in at:
+                at[key] = analyze(spec.at_resolution(ref.resolution, where=written.loc(i, "resolution")))
+            used = at[key]
+        out.extend(_check_reference(i, ref, spec=spec, analysis=used, written=written, label=label))
     return out
 
 
@@ -77,7 +84,11 @@ def _check_reference(i: int, ref: Any, *, spec: Spec, analysis: Analysis, writte
     for q, value in ref.totals.items():
         figures.append((f"{TOTALS}.{q}", None, q, value))
 
-    common = dict(spec=label, spec_name=spec.name, source=ref.source)
+    source = ref.source
+    if ref.resolution is not None:
+        size = ref.resolution if isinstance(ref.resolution, list) else [ref.resolution] * (len(analysis.input_shape) - 1)
+        source = f"{source} [at input {list(analysis.input_shape[:1]) + list(size)}]"
+    common = dict(spec=label, spec_name=spec.name, source=source)
     out: list[FigureCheck] = []
     resolved: dict[str, LayerRow | GroupRow] = {}
     variants: dict[str, Analysis] = {}

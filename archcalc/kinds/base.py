@@ -162,10 +162,16 @@ class Kind:
     walk: Callable[..., Any] | None = None  # composites: (walker, layer, path, depth, state) -> state
     children: Callable[[Any], list[tuple[str, Any]]] | None = None  # composites: child layer lists
     build: Callable[[Any, Any], Any] | None = None  # (layer, build context) -> torch.nn.Module
+    variants: tuple[Example, ...] = ()  # more worked examples: the kind's other settings
 
     @property
     def composite(self) -> bool:
         return self.walk is not None
+
+    @property
+    def examples(self) -> tuple[Example, ...]:
+        """The example, then the variants: every worked example the tests check for this kind."""
+        return (self.example, *self.variants) if self.example is not None else self.variants
 
 
 class Registration:
@@ -206,15 +212,17 @@ def _tags(model: type[BaseModel]) -> tuple[str, ...]:
 
 
 def kind(model: type[BaseModel], *, example: Example | Mapping[str, Example] | None = None,
-         fvcore: tuple[FvcoreRule, ...] = (), hidden_in_seed: bool = False,
+         variants: tuple[Example, ...] = (), fvcore: tuple[FvcoreRule, ...] = (), hidden_in_seed: bool = False,
          hidden_in_chart: bool = False) -> Registration:
-    """Register every ``type`` tag of ``model``; ``example`` is one Example or one per tag."""
+    """Register every ``type`` tag of ``model``; ``example`` is one Example or one per tag; ``variants``
+    are more examples (other settings of the kind's fields), each filed under the tag its entry names."""
     kinds = []
     for tag in _tags(model):
         if tag in KINDS or tag in ROW_KINDS:  # pragma: no cover - a programming error, caught at import
             raise RuntimeError(f"layer kind {tag!r} defined twice")
         ex = example.get(tag) if isinstance(example, Mapping) else example
-        k = Kind(tag, model, ex, tuple(fvcore), hidden_in_seed, hidden_in_chart)
+        k = Kind(tag, model, ex, tuple(fvcore), hidden_in_seed, hidden_in_chart,
+                 variants=tuple(v for v in variants if v.entry["type"] == tag))
         KINDS[tag] = k
         kinds.append(k)
     return Registration(kinds)

@@ -28,16 +28,16 @@ from .. import formulas as F
 from ..errors import Location
 from ..receptive_field import Window
 from .base import KINDS as KINDS_BY_TAG
-from .base import NAME_PATTERN, Example, LayerModel, Step, kind, row_kind
+from .base import NAME_PATTERN, Example, FvcoreRule, LayerModel, Step, kind, row_kind
 from .conv import EXPLICIT_PADDING, Conv
-from .elementwise import ELEMENTWISE_NOT_COUNTED
+from .elementwise import ELEMENTWISE_NOT_COUNTED, ActivationName
 from .norm import BatchNorm
 
 if TYPE_CHECKING:  # the union of every kind, assembled in archcalc.kinds
     from . import LayerList
 
-RESERVED_NAMES = frozenset({"add", "act", "concat", "shortcut"})
-"""Rows a composite adds for itself (residual ``add``/``act``/``shortcut``, concat ``concat``)."""
+RESERVED_NAMES = frozenset({"add", "mul", "act", "concat", "shortcut"})
+"""Rows a composite adds for itself (residual ``add``/``mul``/``act``/``shortcut``, concat ``concat``)."""
 
 
 class Sequential(LayerModel):
@@ -79,21 +79,28 @@ class Concat(LayerModel):
 
 
 class Residual(LayerModel):
-    """``activation(body(x) + shortcut(x))``.
+    """``activation(body(x) + shortcut(x))``, or with ``join: multiply`` ``activation(body(x) * shortcut(x))``.
 
     ``shortcut`` is ``identity`` (shapes must match), ``projection`` (1x1 conv + batch norm,
     stride as needed, only when the shape changes: ResNet option B), ``zeropad`` (strided
     subsampling and zero channels when the shape changes: ResNet option A, no parameters),
     ``optional`` (identity when the shapes match, no addition at all otherwise: MobileNetV2,
     EfficientNet), or a list of layers.
+
+    ``join: multiply`` gates instead of adding (squeeze-and-excitation written out: the body ends
+    in a sigmoid on a [C, 1, 1] tensor): the body's size-1 axes broadcast over the shortcut's, one
+    op per output element, in a row named ``mul``.
     """
 
     type: Literal["residual"]
     body: "LayerList"
     shortcut: Union[Literal["identity", "projection", "zeropad", "optional"], "LayerList"] = "identity"
     projection_bn: bool = Field(default=True, description="projection shortcut: batch norm after the 1x1 conv.")
-    activation: Literal["relu", "relu6", "silu", "gelu"] | None = Field(
-        default=None, description="Applied after the addition (ResNet: relu).")
+    join: Literal["add", "multiply"] = Field(
+        default="add", description="How body and shortcut meet: 'add' (a residual) or 'multiply' (a gate; the "
+                                   "body's size-1 axes broadcast).")
+    activation: ActivationName | None = Field(
+        default=None, description="Applied after the join (ResNet: relu).")
 
 
 # --------------------------------------------------------------------------- structure
@@ -249,10 +256,38 @@ residual = kind(
     # conv 3x3 4 -> 4 pad 1 without bias: 4*4*9 = 144 params, 4*3*3 * 4*9 = 1,296 MACs; add 4*3*3 = 36 ops
     example=Example({"type": "residual",
                      "body": [{"type": "conv", "out": 4, "kernel": 3, "padding": 1, "bias": False}]},
-                    (4, 3, 3), (4, 3, 3), params=144, macs=1_296, ops=36))
+                    (4, 3, 3), (4, 3, 3), params=144, macs=1_296, ops=36),
+    variants=(
+        # squeeze-and-excitation written out as a gate: pool 8*4*4 = 128 reads; conv 1x1 8 -> 2 (8*2 + 2 = 18
+        # params, 16 MACs); relu 2; conv 1x1 2 -> 8 (2*8 + 8 = 24 params, 16 MACs); sigmoid 8; the [8, 1, 1]
+        # gate broadcasts over [8, 4, 4]: 128 products. params 18 + 24 = 42, MACs 32, ops 128 + 2 + 8 + 128 = 266
+        Example({"type": "residual", "join": "multiply",
+                 "body": [{"type": "global_avgpool"}, {"type": "conv", "out": 2, "kernel": 1}, {"type": "relu"},
+                          {"type": "conv", "out": 8, "kernel": 1}, {"type": "sigmoid"}]},
+                (8, 4, 4), (8, 4, 4), params=42, macs=32, ops=266),
+        # any activation after the join: conv 1x1 4 -> 4 without bias (16 params, 4*3*3 * 4 = 144 MACs);
+        # add 36 ops, hardswish 36 ops
+        Example({"type": "residual", "activation": "hardswish",
+                 "body": [{"type": "conv", "out": 4, "kernel": 1, "bias": False}]},
+                (4, 3, 3), (4, 3, 3), params=16, macs=144, ops=72),
+    ))
 residual.children(_residual_children)
 row_kind("add", fvcore=(ELEMENTWISE_NOT_COUNTED,))
+row_kind("mul", fvcore=(FvcoreRule("gate_not_counted", "fvcore does not count an element-wise product; archcalc "
+                                   "counts the gating multiply as 1 op per output element", ops=r"aten::mul_?"),))
 row_kind("zeropad", fvcore=(EXPLICIT_PADDING,))
+
+
+def joined_shape(join: str, body: tuple[int, ...], shortcut: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape of ``body + shortcut`` (equal shapes) or ``body * shortcut`` (the body's size-1 axes
+    broadcast over the shortcut's: a [C, 1, 1] gate on [C, H, W]); None when they do not join."""
+    if body == shortcut:
+        return body
+    if join != "multiply" or len(body) != len(shortcut):
+        return None
+    if all(b in (1, s) for b, s in zip(body, shortcut)):
+        return shortcut
+    return None
 
 
 def shortcut_strides(source: tuple[int, ...], target: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -279,7 +314,7 @@ def _residual_rows(w: Any, layer: Residual, path: str, depth: int, state: Any) -
         first = w.mark()
         short = w.run(shortcut, f"{path}.shortcut", depth + 1, state)
         w.group(f"{path}.shortcut", "sequential", depth, state, short, first)
-    elif body.shape == state.shape:
+    elif body.shape == state.shape or (layer.join == "multiply" and shortcut == "identity"):
         short = state
     elif shortcut == "identity":
         w.fail(f"residual branches have different shapes: body {list(body.shape)} vs identity "
@@ -289,11 +324,14 @@ def _residual_rows(w: Any, layer: Residual, path: str, depth: int, state: Any) -
         return body  # MobileNetV2 / EfficientNet: no addition when the shape changes
     else:
         short = _projection(w, layer, path, depth, state, body.shape)
-    if body.shape != short.shape:
-        w.fail(f"residual branches have different shapes: body {list(body.shape)} vs "
-               f"shortcut {list(short.shape)}", layer, path)
-    out = w.emit(f"{path}.add", "add", depth, w.state(body.shape, w.merged([body, short])),
-                 Step(body.shape, ops=F.elementwise_ops(F.prod(body.shape))))
+    joined = joined_shape(layer.join, body.shape, short.shape)
+    if joined is None:
+        how = "multiply (size-1 body axes broadcast)" if layer.join == "multiply" else "add"
+        w.fail(f"residual branches cannot {how}: body {list(body.shape)} vs shortcut {list(short.shape)}",
+               layer, path)
+    row = "mul" if layer.join == "multiply" else "add"
+    out = w.emit(f"{path}.{row}", row, depth, w.state(joined, w.merged([body, short])),
+                 Step(joined, ops=F.elementwise_ops(F.prod(joined))))
     if layer.activation is not None:
         out = w.emit(f"{path}.act", layer.activation, depth, out,
                      Step(out.shape, ops=F.elementwise_ops(F.prod(out.shape))))
@@ -336,7 +374,7 @@ def _build_residual(layer: Residual, ctx: Any) -> Any:
         sub = M.Block()
         ctx.sequence(shortcut, f"{ctx.path}.shortcut", sub)
         block.add_child("shortcut", sub)
-    elif body_out == ctx.shape:
+    elif body_out == ctx.shape or (layer.join == "multiply" and shortcut == "identity"):
         pass  # identity
     elif shortcut == "optional":
         return block  # MobileNetV2 / EfficientNet: no addition when the shape changes
@@ -345,7 +383,7 @@ def _build_residual(layer: Residual, ctx: Any) -> Any:
     else:
         block.add_child("shortcut", _build_shortcut(layer, ctx, body_out))
     block.adds = True
-    block.add_child("add", M.Add())
+    block.add_child("mul" if layer.join == "multiply" else "add", M.Mul() if layer.join == "multiply" else M.Add())
     if layer.activation is not None:
         block.add_child("act", M.ACTIVATIONS[layer.activation](None))
     return block

@@ -1,4 +1,4 @@
-"""Dense and reshaping kinds: ``linear`` (on a flat input) and ``flatten``."""
+"""Dense and reshaping kinds: ``linear`` (on a flat input, or per position over channels) and ``flatten``."""
 
 from __future__ import annotations
 
@@ -6,18 +6,24 @@ __all__ = ["Linear", "Flatten"]
 
 from typing import Literal
 
+from pydantic import Field
+
 from .. import formulas as F
 from ..geometry import ShapeError
-from .base import Example, LayerModel, Pos, Step, kind
-from .shapes import check_size
+from .base import Example, FvcoreRule, LayerModel, Pos, Step, kind
+from .shapes import check_size, spatial_axes
 
 
 class Linear(LayerModel):
-    """Fully connected layer on a flat input [features] (add ``flatten`` before it)."""
+    """Fully connected layer on a flat input [features] (add ``flatten`` before it), or with
+    ``per_position: true`` over the channels at every position of [C, *spatial] (ConvNeXt's ``Linear``
+    on a channels-last tensor: the numbers of a 1x1 convolution, built as ``torch.nn.Linear``)."""
 
     type: Literal["linear"]
     out: Pos
     bias: bool = True
+    per_position: bool = Field(default=False, description="Apply over the channel axis at every position of a "
+                                                          "[C, *spatial] input (ConvNeXt's channels-last Linear).")
 
 
 class Flatten(LayerModel):
@@ -26,16 +32,28 @@ class Flatten(LayerModel):
     type: Literal["flatten"]
 
 
-linear = kind(Linear,  # 12*10 + 10 = 130 params, 12*10 = 120 MACs
-              example=Example({"type": "linear", "out": 10}, (12,), (10,), params=130, macs=120))
+CHANNELS_LAST = FvcoreRule("channels_last", "a per-position linear moves the channels last and back "
+                           "(aten::movedim, which fvcore lists as unsupported); no arithmetic", ops=r"aten::(movedim|permute)")
+
+linear = kind(Linear, fvcore=(CHANNELS_LAST,),  # 12*10 + 10 = 130 params, 12*10 = 120 MACs
+              example=Example({"type": "linear", "out": 10}, (12,), (10,), params=130, macs=120),
+              # per position: 8*16 + 16 = 144 params; 8*16 MACs at each of 3*3 positions: 1,152
+              variants=(Example({"type": "linear", "out": 16, "per_position": True}, (8, 3, 3), (16, 3, 3),
+                                params=144, macs=1_152),))
 flatten = kind(Flatten, hidden_in_chart=True,  # 4*3*3 = 36 features, no arithmetic
                example=Example({"type": "flatten"}, (4, 3, 3), (36,)))
 
 
 @linear.rule
 def _linear(layer: Linear, shape: tuple[int, ...]) -> Step:
+    if layer.per_position:
+        spatial = spatial_axes(shape, "a per-position linear")
+        out_shape = check_size((layer.out, *spatial))
+        return Step(out_shape, params=F.linear_params(shape[0], layer.out, bias=layer.bias),
+                    macs=F.linear_macs(shape[0], layer.out, F.prod(spatial)), attrs={"filters": layer.out})
     if len(shape) != 1:
-        raise ShapeError(f"linear needs a flat input [features], got {list(shape)}; add {{type: flatten}} before it")
+        raise ShapeError(f"linear needs a flat input [features], got {list(shape)}; add {{type: flatten}} before it, "
+                         "or say 'per_position: true' to apply it over the channels at every position")
     return Step((layer.out,), params=F.linear_params(shape[0], layer.out, bias=layer.bias),
                 macs=F.linear_macs(shape[0], layer.out), attrs={"filters": layer.out})
 
@@ -44,8 +62,10 @@ def _linear(layer: Linear, shape: tuple[int, ...]) -> Step:
 def _build_linear(layer: Linear, ctx):
     from torch import nn
 
-    from ..torch.modules import BuildError
+    from ..torch.modules import BuildError, ChannelLinear
 
+    if layer.per_position:
+        return ChannelLinear(ctx.shape[0], layer.out, bias=layer.bias)
     if len(ctx.shape) != 1:
         raise BuildError(f"layer {ctx.path}: linear needs a flat input, got {list(ctx.shape)}")
     return nn.Linear(ctx.shape[0], layer.out, bias=layer.bias)

@@ -1,8 +1,8 @@
-"""Element-wise kinds: the activations, ``dropout`` and ``softmax``."""
+"""Element-wise kinds: the activations, ``dropout``, ``stochastic_depth``, ``layer_scale`` and ``softmax``."""
 
 from __future__ import annotations
 
-__all__ = ["Activation", "Dropout", "Softmax", "ACTIVATION_KINDS", "ActivationName", "ELEMENTWISE_NOT_COUNTED",
+__all__ = ["Activation", "Dropout", "StochasticDepth", "LayerScale", "Softmax", "ACTIVATION_KINDS", "ActivationName", "ELEMENTWISE_NOT_COUNTED",
            "FVCORE_ELEMENTWISE_OPS"]
 
 from typing import Annotated, Literal, get_args
@@ -37,6 +37,23 @@ class Dropout(LayerModel):
     p: Annotated[float, Field(strict=True, ge=0, lt=1), BeforeValidator(finite_number)] = 0.5
 
 
+class StochasticDepth(LayerModel):
+    """Stochastic depth (drop path): in training, drops the whole residual branch of a sample (``row``) or
+    of the batch (``batch``) with probability ``p``; the identity at inference, no cost (torchvision's
+    ``StochasticDepth``: put it last in the residual body, where ConvNeXt and EfficientNet have it)."""
+
+    type: Literal["stochastic_depth"]
+    p: Annotated[float, Field(strict=True, ge=0, le=1), BeforeValidator(finite_number)] = 0.0
+    mode: Literal["row", "batch"] = "row"
+
+
+class LayerScale(LayerModel):
+    """A learnable scale per channel (CaiT, ConvNeXt): ``gamma * x``; C params, 1 op per element."""
+
+    type: Literal["layer_scale"]
+    init: Float = Field(default=1e-6, description="The initial value of every gamma (ConvNeXt: 1e-6).")
+
+
 class Softmax(LayerModel):
     """Softmax over the channel axis (3 ops per element: exp, sum, divide)."""
 
@@ -60,6 +77,13 @@ activation = kind(Activation, fvcore=(ELEMENTWISE_NOT_COUNTED,), hidden_in_seed=
                   example={tag: Example({"type": tag}, (4, 3, 3), (4, 3, 3), ops=36) for tag in ACTIVATION_KINDS})
 dropout = kind(Dropout, hidden_in_seed=True, hidden_in_chart=True,  # the identity at inference: no cost
                example=Example({"type": "dropout", "p": 0.5}, (4, 3, 3), (4, 3, 3)))
+stochastic_depth = kind(StochasticDepth, hidden_in_seed=True, hidden_in_chart=True,  # the identity at inference
+                        example=Example({"type": "stochastic_depth", "p": 0.1}, (4, 3, 3), (4, 3, 3)))
+layer_scale = kind(LayerScale, hidden_in_chart=True,
+                   fvcore=(FvcoreRule("layer_scale_not_counted", "fvcore does not count the element-wise product "
+                                      "of layer scale; archcalc counts 1 op per element", ops=r"aten::mul_?"),),
+                   # 4 gammas; one product per element: 4*3*3 = 36
+                   example=Example({"type": "layer_scale"}, (4, 3, 3), (4, 3, 3), params=4, ops=36))
 softmax = kind(Softmax, hidden_in_chart=True,
                fvcore=(FvcoreRule("softmax_not_counted", "fvcore cannot count softmax; archcalc counts 3 ops per element",
                                   ops=r"aten::softmax"),),
@@ -89,6 +113,30 @@ def _build_dropout(layer: Dropout, ctx):
     from torch import nn
 
     return nn.Dropout(layer.p)
+
+
+@stochastic_depth.rule
+def _stochastic_depth(layer: StochasticDepth, shape: tuple[int, ...]) -> Step:
+    return Step(shape, attrs={"p": layer.p})
+
+
+@stochastic_depth.builder
+def _build_stochastic_depth(layer: StochasticDepth, ctx):
+    from ..torch import modules as M
+
+    return M.StochasticDepth(layer.p, layer.mode)
+
+
+@layer_scale.rule
+def _layer_scale(layer: LayerScale, shape: tuple[int, ...]) -> Step:
+    return Step(shape, params=F.layer_scale_params(shape[0]), ops=F.elementwise_ops(F.prod(shape)))
+
+
+@layer_scale.builder
+def _build_layer_scale(layer: LayerScale, ctx):
+    from ..torch import modules as M
+
+    return M.LayerScale(ctx.shape[0], len(ctx.shape) - 1, layer.init)
 
 
 @softmax.rule

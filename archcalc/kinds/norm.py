@@ -1,8 +1,9 @@
-"""Normalization kinds: ``batchnorm``, ``layernorm`` (over channels) and local response normalization (``lrn``)."""
+"""Normalization kinds: ``batchnorm``, ``layernorm`` (over channels), global response normalization
+(``grn``) and local response normalization (``lrn``)."""
 
 from __future__ import annotations
 
-__all__ = ["BatchNorm", "LayerNorm", "LRN"]
+__all__ = ["BatchNorm", "LayerNorm", "GRN", "LRN"]
 
 from functools import cache
 from typing import Annotated, Any, Literal
@@ -11,6 +12,7 @@ from pydantic import BeforeValidator, Field
 
 from .. import formulas as F
 from .base import Example, Float, FvcoreRule, LayerModel, Pos, Step, finite_number, kind
+from .shapes import spatial_axes
 
 
 class BatchNorm(LayerModel):
@@ -29,6 +31,15 @@ class LayerNorm(LayerModel):
     affine: bool = True
     eps: Annotated[float, Field(strict=True, gt=0, description="ConvNeXt's 1e-6 by default (torch.nn.LayerNorm: 1e-5)."),
                    BeforeValidator(finite_number)] = 1e-6
+
+
+class GRN(LayerModel):
+    """Global response normalization (ConvNeXt V2): ``gamma * (x * Nx) + beta + x``, where ``Nx`` is each
+    channel's L2 norm over the positions divided by the mean of those norms over the channels; 2 params
+    per channel (see :func:`archcalc.formulas.grn_ops` for the ops)."""
+
+    type: Literal["grn"]
+    eps: Annotated[float, Field(strict=True, gt=0), BeforeValidator(finite_number)] = 1e-6
 
 
 class LRN(LayerModel):
@@ -63,6 +74,14 @@ layernorm = kind(
                        r"aten::(permute|movedim)"),),
     # 2*8 = 16 params; 5 ops per element: 5 * 8*3*3 = 360
     example=Example({"type": "layernorm"}, (8, 3, 3), (8, 3, 3), params=16, ops=360))
+
+grn = kind(
+    GRN, hidden_in_chart=True,
+    fvcore=(FvcoreRule("grn_not_counted", "fvcore counts none of global response normalization's norm, mean, "
+                       "divide, multiply and add; archcalc counts 6 ops per element, 3 per channel and 2",
+                       ops=r"aten::(linalg_vector_norm|norm|frobenius_norm|mean|add|div|mul)_?"),),
+    # 2*8 = 16 params; 6 * 8*3*3 + 3*8 + 2 = 432 + 24 + 2 = 458 ops
+    example=Example({"type": "grn"}, (8, 3, 3), (8, 3, 3), params=16, ops=458))
 
 lrn = kind(
     LRN,
@@ -107,6 +126,19 @@ def _channel_layer_norm() -> Any:
 @layernorm.builder
 def _build_layernorm(layer: LayerNorm, ctx):
     return _channel_layer_norm()(ctx.shape[0], eps=layer.eps, elementwise_affine=layer.affine)
+
+
+@grn.rule
+def _grn(layer: GRN, shape: tuple[int, ...]) -> Step:
+    spatial = spatial_axes(shape, "grn")
+    return Step(shape, params=F.grn_params(shape[0]), ops=F.grn_ops(shape[0], F.prod(spatial)))
+
+
+@grn.builder
+def _build_grn(layer: GRN, ctx):
+    from ..torch import modules as M
+
+    return M.GlobalResponseNorm(ctx.shape[0], len(ctx.spatial), layer.eps)
 
 
 @lrn.rule

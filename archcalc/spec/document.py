@@ -69,7 +69,8 @@ class ConventionEntry(_Strict):
     """A printed figure that is right under another counting convention (not a slip).
 
     ``archcalc check`` recomputes the figure under the convention (the spec loaded with
-    ``params``, the rows of the ``without`` kinds left out, batch-norm running statistics added)
+    ``params``, the rows of the ``without`` kinds left out, the ops of the ``with_ops`` kinds added to
+    the MACs, batch-norm running statistics added)
     and requires it to equal ``value`` and to give the printed figure (rounded, or ``truncate``d).
     """
 
@@ -82,6 +83,9 @@ class ConventionEntry(_Strict):
                                           "{shortcut: zeropad} for ResNet option A).")
     without: list[str] = Field(
         default_factory=list, description="Layer kinds whose figures the convention leaves out, e.g. [batchnorm].")
+    with_ops: list[str] = Field(
+        default_factory=list, description="Layer kinds whose ops the convention counts as multiply-adds, e.g. "
+                                          "[layernorm, global_avgpool] for fvcore's FLOPs (macs figures only).")
     bn_statistics: bool = Field(
         default=False, description="Count batch-norm running mean and variance (2 per channel) as parameters.")
     rounding: Literal["round", "truncate"] = Field(
@@ -94,6 +98,9 @@ class ReferenceSet(_Strict):
     source: str = Field(description="Seed file and table, or paper and section.")
     note: str | None = None
     units: dict[Quantity, Unit] = Field(default_factory=dict)
+    resolution: Union[Count, Annotated[list[Count], Field(min_length=1, max_length=3)], None] = Field(
+        default=None, description="The input's spatial size these figures are at, where it differs from the spec's "
+                                  "input (a weights' evaluation crop: EfficientNet-B2's 288); one size or one per axis.")
     tolerance: dict[Quantity, Annotated[float, Field(strict=True, ge=0)]] = Field(
         default_factory=dict,
         description="Allowed |printed - computed| in printed units; default: half the last printed digit.")

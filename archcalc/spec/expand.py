@@ -8,11 +8,13 @@ Rules, in the order they apply to one entry:
 
 * ``when: <bool or $expr>`` -- the entry is dropped when false (optional layers: BN, aux heads).
 * ``$`` strings are evaluated with :mod:`archcalc.expr` in the current environment
-  (spec ``params``, shadowed by block arguments).
+  (spec ``params``, shadowed by block arguments, and the entry's input shape ``$in_channels``,
+  ``$in_height``, ``$in_width``, ``$in_depth``: see :mod:`archcalc.spec.scope`).
 * ``use: <block>`` inlines a block with the entry's other keys as arguments. A block of one
   layer becomes that layer, named by the use site; a longer block becomes a ``sequential``.
 * ``repeat: N`` makes a ``sequential`` named by the entry whose children are ``block1..blockN``;
-  ``first: {...}`` overrides arguments (block use) or fields (plain layer) of the first copy.
+  ``first: {...}`` overrides arguments (block use) or fields (plain layer) of the first copy;
+  ``$repeat_index`` is each copy's index from 0 (ConvNeXt's stochastic-depth rate grows with it).
 * Unnamed layers get ``<type><k>`` (``relu1``, ``relu2``...) within their parent, or the block's
   name for a block use; names must be unique among siblings (:mod:`archcalc.spec.names`, which
   also applies ``set:`` patches after expansion).
@@ -34,6 +36,7 @@ from ..expr import ExprError, evaluate, is_expression, make_divisible
 from ..yamlio import Node, Seq
 from .document import BlockDef, Scale
 from .names import RESERVED_NAMES, AutoBases, _assign_names, apply_patches
+from .scope import SHAPE_NAMES, Cursor, Scope
 from .nodes import describe as _describe
 from .nodes import loc as _loc
 from .nodes import node_like as _node_like
@@ -45,6 +48,15 @@ from .nodes import with_via as _with_via
 ENTRY_KEYS = ("repeat", "first", "when")
 """Keys of a layer entry that expansion consumes, besides the layer's own fields."""
 ARG_TYPES = {"int", "float", "bool", "str", "list", "any", "channels"}
+REPEAT_INDEX = "repeat_index"
+"""Bound in each copy of a ``repeat``: its index from 0 (the innermost ``repeat`` wins)."""
+_BOUND_NAMES = {*SHAPE_NAMES, REPEAT_INDEX}
+
+
+def _bound_meaning(name: str) -> str:
+    return "the copy's index in a repeat" if name == REPEAT_INDEX else "the input shape of the layer that reads it"
+
+
 MAX_LAYERS = 1_000_000
 MAX_DEPTH = 64
 MAX_NESTING = 100
@@ -60,26 +72,43 @@ class _Ctx:
     count: int = 0  # entries produced so far, at every level
     nesting: int = 0  # layer lists open right now
     bases: AutoBases = field(default_factory=AutoBases)  # automatic-name bases of the nodes built
+    reads: set[str] = field(default_factory=set)  # the input-shape names expressions read ($in_channels, ...)
 
 
 def expand_layers(raw: Seq, *, params: dict[str, Any], blocks: dict[str, BlockDef],
-                  block_nodes: dict[str, Node], scale: Scale | None,
-                  patches: dict[str, dict[str, Any]] | None = None, patches_node: Node | None = None) -> Seq:
+                  block_nodes: dict[str, Node], scale: Scale | None, input_shape: tuple[int, ...],
+                  patches: dict[str, dict[str, Any]] | None = None, patches_node: Node | None = None,
+                  params_node: Node | None = None) -> tuple[Seq, frozenset[str]]:
+    """Expand ``raw`` on a network input of ``input_shape`` (what ``$in_channels`` reads first).
+
+    Returns the layers and the input-shape names their expressions read (``in_channels``, ``in_height``...).
+    """
     ctx = _Ctx(blocks, block_nodes, scale)
-    layers = _expand_list(raw, dict(params), ctx, via=None)
+    taken = sorted(set(params) & _BOUND_NAMES)
+    if taken:
+        raise SpecError(f"the parameter name(s) {', '.join(taken)} are reserved: ${taken[0]} is {_bound_meaning(taken[0])}",
+                        params_node.location(taken[0]) if params_node else raw.location())
+    top = Cursor(lambda: tuple(input_shape))
+    layers = _expand_list(raw, Scope(dict(params), top, ctx.reads), ctx, via=None)
     if not layers:
         raise SpecError("the network has no layers (every entry was dropped by 'when')", raw.location())
     _assign_names(layers, scope="", bases=ctx.bases)
     if patches:
+        if ctx.reads:
+            raise SpecError("'set:' patches cannot be combined with expressions that read the input shape "
+                            "($in_channels, $in_height, ...): the shapes they read would no longer be the "
+                            "patched network's", patches_node.location() if patches_node else raw.location(),
+                            hint="pass the value as a spec parameter or block argument instead of patching it")
         apply_patches(layers, patches, patches_node)
-    return layers
+    return layers, frozenset(ctx.reads)
 
 
 # --------------------------------------------------------------------------- expansion
 
 
-def _expand_list(raw: Any, env: dict[str, Any], ctx: _Ctx, via: str | None, where: Location | None = None) -> Seq:
-    """Expand a list of layer entries; ``where`` locates ``raw`` when it is a scalar (no marks of its own)."""
+def _expand_list(raw: Any, env: Scope, ctx: _Ctx, via: str | None, where: Location | None = None) -> Seq:
+    """Expand a list of layer entries whose input is that of ``env``'s entry; ``where`` locates ``raw``
+    when it is a scalar (no marks of its own)."""
     if not isinstance(raw, list):
         loc = raw.location() if isinstance(raw, (Node, Seq)) else (where or Location())
         raise SpecError(f"expected a list of layers, got {_describe(raw)}", _with_via(loc, via))
@@ -89,6 +118,7 @@ def _expand_list(raw: Any, env: dict[str, Any], ctx: _Ctx, via: str | None, wher
         raise SpecError(f"layers nested more than {MAX_NESTING} deep (groups inside groups, counting the "
                         "layers of every block used)", _with_via(_loc(raw), via))
     ctx.nesting += 1
+    cursor = env.cursor.child()
     try:
         out = _seq_like(raw)
         for index, entry in enumerate(raw):
@@ -96,7 +126,9 @@ def _expand_list(raw: Any, env: dict[str, Any], ctx: _Ctx, via: str | None, wher
                 loc = raw.location(index) if isinstance(raw, Seq) else Location()
                 raise SpecError(f"each layer must be a mapping such as {{type: conv, ...}}, got {_describe(entry)}",
                                 _with_via(loc, via))
-            out.extend(_expand_entry(entry, env, ctx, via))
+            nodes = _expand_entry(entry, env.at(cursor), ctx, via)
+            out.extend(nodes)
+            cursor.push(nodes)
             _check_count(ctx, 0, entry, via)
     finally:
         ctx.nesting -= 1
@@ -110,7 +142,7 @@ def _check_count(ctx: _Ctx, more: int, entry: Node, via: str | None, detail: str
                         _with_via(entry.location("repeat" if "repeat" in entry else None), via))
 
 
-def _expand_entry(entry: Node, env: dict[str, Any], ctx: _Ctx, via: str | None) -> list[Node]:
+def _expand_entry(entry: Node, env: Scope, ctx: _Ctx, via: str | None) -> list[Node]:
     if "when" in entry:
         cond = _value(entry, "when", env, via)
         if not isinstance(cond, bool):
@@ -134,15 +166,20 @@ def _expand_entry(entry: Node, env: dict[str, Any], ctx: _Ctx, via: str | None) 
 
     # Copies after the first are identical, so once one of them is built, the size of the rest is
     # known: refuse before building them (repeat: 1000000000, or repeats nested in repeats).
-    copies = []
+    copies: list[Node] = []
     total = repeat or 1
+    # each copy's input is the previous copy's output
+    cursor = env.cursor.child() if repeat is not None else env.cursor
     for i in range(total):
         overrides = first if (i == 0 and first is not None) else None
         before = ctx.count
+        here = env.at(cursor) if repeat is None else env.at(cursor).extend({REPEAT_INDEX: i})
         if "use" in entry:
-            copies.append(_expand_use(entry, overrides, env, ctx, via))
+            copies.append(_expand_use(entry, overrides, here, ctx, via))
         else:
-            copies.append(_expand_plain(entry, overrides, env, ctx, via))
+            copies.append(_expand_plain(entry, overrides, here, ctx, via))
+        if repeat is not None:
+            cursor.push(copies[-1:])
         ctx.count += 1
         if overrides is None and i + 1 < total:
             size = ctx.count - before
@@ -162,7 +199,7 @@ def _expand_entry(entry: Node, env: dict[str, Any], ctx: _Ctx, via: str | None) 
     return [group]
 
 
-def _expand_plain(entry: Node, overrides: Node | None, env: dict[str, Any], ctx: _Ctx, via: str | None) -> Node:
+def _expand_plain(entry: Node, overrides: Node | None, env: Scope, ctx: _Ctx, via: str | None) -> Node:
     _string_keys(entry, via)
     if overrides is not None:
         _string_keys(overrides, via)
@@ -180,7 +217,7 @@ def _expand_plain(entry: Node, overrides: Node | None, env: dict[str, Any], ctx:
     return node
 
 
-def _field(source: Node, key: str, env: dict[str, Any], ctx: _Ctx, via: str | None, *, layer_type: Any) -> Any:
+def _field(source: Node, key: str, env: Scope, ctx: _Ctx, via: str | None, *, layer_type: Any) -> Any:
     raw = source[key]
     if key in ("layers", "body", "shortcut", "branches") and is_expression(raw):
         # a layer list passed as an argument: expand the list it names (a string stays a string)
@@ -202,7 +239,7 @@ def _field(source: Node, key: str, env: dict[str, Any], ctx: _Ctx, via: str | No
     return value
 
 
-def _expand_branches(raw: Seq, env: dict[str, Any], ctx: _Ctx, via: str | None) -> Seq:
+def _expand_branches(raw: Seq, env: Scope, ctx: _Ctx, via: str | None) -> Seq:
     out = _seq_like(raw)
     for index, branch in enumerate(raw):
         if isinstance(branch, list):
@@ -226,7 +263,7 @@ def _expand_branches(raw: Seq, env: dict[str, Any], ctx: _Ctx, via: str | None) 
     return out
 
 
-def _expand_use(entry: Node, overrides: Node | None, env: dict[str, Any], ctx: _Ctx, via: str | None) -> Node:
+def _expand_use(entry: Node, overrides: Node | None, env: Scope, ctx: _Ctx, via: str | None) -> Node:
     _string_keys(entry, via)
     if overrides is not None:
         _string_keys(overrides, via)
@@ -246,7 +283,7 @@ def _expand_use(entry: Node, overrides: Node | None, env: dict[str, Any], ctx: _
     inner_via = f"in block '{block_name}' used at {entry.file or '<spec>'}:{entry.line}"
     ctx.stack.append(block_name)
     try:
-        layers = _expand_list(block_node["layers"], {**env, **bound}, ctx, inner_via, block_node.location("layers"))
+        layers = _expand_list(block_node["layers"], env.extend(bound), ctx, inner_via, block_node.location("layers"))
     finally:
         ctx.stack.pop()
     name = _value(entry, "name", env, via) if "name" in entry else None
@@ -265,7 +302,7 @@ def _expand_use(entry: Node, overrides: Node | None, env: dict[str, Any], ctx: _
 
 
 def _bind_args(block_name: str, block: BlockDef, block_node: Node, entry: Node, overrides: Node | None,
-               env: dict[str, Any], ctx: _Ctx, via: str | None) -> dict[str, Any]:
+               env: Scope, ctx: _Ctx, via: str | None) -> dict[str, Any]:
     given: dict[str, tuple[Node, str]] = {}
     for source in (entry, overrides):
         if source is None:
@@ -278,6 +315,11 @@ def _bind_args(block_name: str, block: BlockDef, block_node: Node, entry: Node, 
     if reserved:
         raise SpecError(f"block '{block_name}' declares argument(s) {', '.join(reserved)}, which are reserved "
                         "for the use site (use, name, repeat, first, when); rename them",
+                        block_node.location("args"))
+    shaped = sorted(set(block.args) & _BOUND_NAMES)
+    if shaped:
+        raise SpecError(f"block '{block_name}' declares argument(s) {', '.join(shaped)}, which are reserved: "
+                        f"${shaped[0]} is {_bound_meaning(shaped[0])}; rename them",
                         block_node.location("args"))
     bound: dict[str, Any] = {}
     for key, (source, _) in given.items():
@@ -310,11 +352,11 @@ def _bind_args(block_name: str, block: BlockDef, block_node: Node, entry: Node, 
 # --------------------------------------------------------------------------- values
 
 
-def _value(node: Node, key: str, env: dict[str, Any], via: str | None) -> Any:
+def _value(node: Node, key: str, env: Scope, via: str | None) -> Any:
     return _substitute(node[key], env, node, key, via)
 
 
-def _substitute(raw: Any, env: dict[str, Any], owner: Node | Seq, key: Any, via: str | None) -> Any:
+def _substitute(raw: Any, env: Scope, owner: Node | Seq, key: Any, via: str | None) -> Any:
     if is_expression(raw):
         try:
             return evaluate(raw, env)

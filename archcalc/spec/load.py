@@ -39,6 +39,9 @@ class Spec:
     scale: Scale | None = None
     printed_figures: PrintedFigures = field(default_factory=PrintedFigures, repr=False, compare=False)
     """The reference figures as written: their digits and lines (see :mod:`archcalc.spec.printed`)."""
+    reads_input_size: bool = field(default=False, repr=False, compare=False)
+    """Whether an expression read ``$in_height``/``$in_width``/``$in_depth``: then the layers themselves
+    depend on the input resolution, and :meth:`at_resolution` refuses."""
 
     @property
     def references(self) -> list[ReferenceSet]:
@@ -55,6 +58,23 @@ class Spec:
     @property
     def family(self) -> str | None:
         return self.document.family
+
+    def at_resolution(self, resolution: int | list[int], *, where: Location | None = None) -> "Spec":
+        """The same layers on an input of another spatial size (a reference's evaluation crop).
+
+        Exact because a layer's definition does not depend on the input size unless an expression read
+        it (``reads_input_size``): that case is refused with a :class:`SpecError` at ``where``.
+        """
+        spatial = len(self.input_shape) - 1
+        sizes = [resolution] * spatial if isinstance(resolution, int) else list(resolution)
+        if len(sizes) != spatial:
+            raise SpecError(f"needs {spatial} value(s) for input {list(self.input_shape)} (one per spatial axis), "
+                            f"got {len(sizes)}", where)
+        if self.reads_input_size:
+            raise SpecError("this spec's expressions read the input size ($in_height, $in_width, ...), so its "
+                            "layers at another resolution need their own load", where,
+                            hint="load it with scale: {resolution: ...} (archcalc report --scale resolution=...)")
+        return replace(self, input_shape=(self.input_shape[0], *sizes))
 
 
 
@@ -141,16 +161,6 @@ def _build(raw: Node, *, path: Path | None, params: dict[str, Any] | None,
                             raw.location("params") if "params" in raw else raw.location())
         env.update(params)
     eff_scale = _combine_scale(doc.scale, scale, raw)
-    block_nodes = raw.get("blocks") or Node()
-    layers_raw = raw["layers"]
-    expanded = expand_layers(layers_raw, params=env, blocks=doc.blocks,
-                             block_nodes={k: v for k, v in block_nodes.items()},
-                             scale=eff_scale, patches=doc.set, patches_node=raw.get("set"))
-    try:
-        layers = _LAYERS.validate_python(expanded)
-    except ValidationError as exc:
-        raise translate(exc, expanded, top_level=False) from None
-    _attach_origins(layers, expanded, "")
     input_shape = tuple(doc.input)
     if eff_scale is not None and eff_scale.resolution is not None:
         res = eff_scale.resolution
@@ -160,8 +170,20 @@ def _build(raw: Node, *, path: Path | None, params: dict[str, Any] | None,
             raise SpecError(f"needs {spatial} value(s) for input {list(input_shape)} (one per spatial axis), got {len(res_list)}",
                             _scale_location(raw, "resolution"))
         input_shape = (input_shape[0], *res_list)
+    block_nodes = raw.get("blocks") or Node()
+    layers_raw = raw["layers"]
+    expanded, reads = expand_layers(layers_raw, params=env, blocks=doc.blocks,
+                             block_nodes={k: v for k, v in block_nodes.items()},
+                             scale=eff_scale, input_shape=input_shape, patches=doc.set, patches_node=raw.get("set"),
+                             params_node=raw.get("params") if isinstance(raw.get("params"), Node) else None)
+    try:
+        layers = _LAYERS.validate_python(expanded)
+    except ValidationError as exc:
+        raise translate(exc, expanded, top_level=False) from None
+    _attach_origins(layers, expanded, "")
     return Spec(name=doc.name, input_shape=input_shape, layers=tuple(layers), document=doc,
-                path=path, scale=eff_scale, printed_figures=printed_figures(raw.get("references")))
+                path=path, scale=eff_scale, printed_figures=printed_figures(raw.get("references")),
+                reads_input_size=bool(reads - {"in_channels"}))
 
 
 def _scale_location(raw: Node, field_name: str) -> Location:

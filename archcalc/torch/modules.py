@@ -7,7 +7,8 @@ from __future__ import annotations
 
 __all__ = ["BuildError", "Block", "SideBlock", "SpecModel", "ResidualBlock", "ConcatBlock", "Add", "Concat",
            "ZeroPadShortcut", "ChannelShuffle", "ChannelSplit", "CenterCrop", "SqueezeExcite",
-           "WindowAvgPool", "WindowMaxPool", "ACTIVATIONS", "CONV", "PADDED_CONV", "CONV_T", "MAX_POOL",
+           "WindowAvgPool", "WindowMaxPool", "Mul", "LayerScale", "StochasticDepth", "GlobalResponseNorm",
+           "ChannelLinear", "ACTIVATIONS", "CONV", "PADDED_CONV", "CONV_T", "MAX_POOL",
            "AVG_POOL", "ADAPTIVE_AVG", "ADAPTIVE_MAX", "BATCHNORM", "UPSAMPLE_MODE", "torch_pad", "symmetric"]
 
 import math
@@ -87,7 +88,7 @@ class ResidualBlock(Block):
         if not self.adds:
             return y
         shortcut = mods["shortcut"](x, sides) if "shortcut" in mods else x
-        y = mods["add"](y, shortcut)
+        y = mods["mul"](y, shortcut) if "mul" in mods else mods["add"](y, shortcut)
         if "act" in mods:
             y = mods["act"](y)
         return y
@@ -118,6 +119,72 @@ class Add(nn.Module):
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return a + b
+
+
+class Mul(nn.Module):
+    """A gating product ``body * shortcut`` (residual ``join: multiply``), broadcasting the body's size-1 axes."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a * b
+
+
+class LayerScale(nn.Module):
+    """``gamma * x`` with one learnable gamma per channel, shaped ``[C, 1, ...]`` as torchvision's ConvNeXt
+    ``CNBlock.layer_scale`` (``nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)``)."""
+
+    def __init__(self, channels: int, spatial_axes: int, init: float) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((channels, *(1,) * spatial_axes), float(init)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.gamma * x
+
+
+class StochasticDepth(nn.Module):
+    """torchvision's ``StochasticDepth(p, mode)``: in training, zero a sample's (``row``) or the batch's
+    (``batch``) branch with probability ``p`` and rescale the survivors by ``1 / (1 - p)``; identity in eval."""
+
+    def __init__(self, p: float, mode: str) -> None:
+        super().__init__()
+        self.p = p
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode}"
+
+
+class GlobalResponseNorm(nn.Module):
+    """ConvNeXt V2's GRN on ``[N, C, *spatial]`` (the reference code's channels-last form, channels first)."""
+
+    def __init__(self, channels: int, spatial_axes: int, eps: float) -> None:
+        super().__init__()
+        shape = (1, channels, *(1,) * spatial_axes)
+        self.gamma = nn.Parameter(torch.zeros(shape))
+        self.beta = nn.Parameter(torch.zeros(shape))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gx = torch.linalg.vector_norm(x, ord=2, dim=tuple(range(2, x.ndim)), keepdim=True)
+        nx = gx / (gx.mean(dim=1, keepdim=True) + self.eps)
+        return self.gamma * (x * nx) + self.beta + x
+
+
+class ChannelLinear(nn.Linear):
+    """``nn.Linear`` over the channels of ``[N, C, *spatial]`` at every position (ConvNeXt's permute, Linear,
+    permute; the parameters are the ``nn.Linear``'s own)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
 
 
 class Concat(nn.Module):
