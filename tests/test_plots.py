@@ -9,20 +9,23 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import archcalc
 from archcalc.analysis import DTYPE_BYTES
 from archcalc.cli import main
-from archcalc.plots.accuracy import (AccuracyPoint, accuracy_chart, draw_accuracy, label_text, pareto_front,
-                                     protocol_rank, select_accuracy, source_key)
+from archcalc.plots.accuracy import (AUTO_ALL_POINTS, MARKER_AREA, AccuracyPoint, accuracy_chart, accuracy_point,
+                                     chart_of_points, draw_accuracy, label_text, names_family, off_rule, pareto_front,
+                                     plan_labels, protocol_rank, recipe_of, select_accuracy, source_key, subtitle,
+                                     year_span)
 from archcalc.plots.benchdata import load_measurements, read_measurements
 from archcalc.plots.devices import DEVICES, get_device
-from archcalc.plots.labels import Box, overlaps, place_labels
+from archcalc.plots.labels import Box, overlaps, place_labels, place_some_labels
 from archcalc.plots.layers import HIDDEN_KINDS, draw_layer_profile, layer_profile
 from archcalc.plots.roofline import draw_roofline, layer_bytes, roofline
 from archcalc.plots.scaling import scaling_study
-from archcalc.plots.style import figure_bytes, figure_format, tick_text
+from archcalc.plots.style import FAMILY_MARKERS, PALETTE, family_colors, figure_bytes, figure_format, tick_text
 from archcalc.plots.throughput import draw_throughput, throughput_series
 from archcalc.spec import Accuracy
 
@@ -71,6 +74,19 @@ def test_place_labels_rejects_mismatched_lengths():
         place_labels([(0, 0)], [], bounds=Box(0, 0, 1, 1))
 
 
+def test_place_some_labels_leaves_out_optional_labels_without_room():
+    # three 40 x 10 px labels on one point in a 100 x 30 px plot: only two free spots (left, right)
+    anchors, sizes, bounds = [(50, 15)] * 3, [(40, 10)] * 3, Box(0, 0, 100, 30)
+    boxes = place_some_labels(anchors, sizes, bounds=bounds, radii=[3] * 3, optional=[False, True, True],
+                              max_distance=10)
+    assert boxes[0] is not None and boxes[1] is not None and boxes[2] is None
+    assert overlaps([boxes[0], boxes[1]]) == [] and all(b.inside(bounds) for b in boxes[:2])
+    # a required label is always placed (least overlap) and an optional one that fits is kept
+    forced = place_some_labels(anchors, sizes, bounds=bounds, radii=[3] * 3, max_distance=10)
+    assert all(b is not None for b in forced)
+    assert place_labels(anchors[:2], sizes[:2], bounds=bounds, radii=[3] * 2) == forced[:2]
+
+
 # --------------------------------------------------------------------------- accuracy data (pure)
 
 
@@ -94,6 +110,68 @@ def test_select_accuracy_prefers_single_crop_and_converts_errors():
     assert select_accuracy([Accuracy(top1=76.1, source="s")], "top5") is None
 
 
+V1 = Accuracy(top1=76.13, protocol="single 224 crop", source="torchvision ResNet50_Weights.IMAGENET1K_V1")
+V2 = Accuracy(top1=80.858, protocol="single 224 crop (232 resize), new training recipe",
+              source="torchvision ResNet50_Weights.IMAGENET1K_V2")
+
+
+@pytest.mark.parametrize("protocol,source,recipe", [
+    ("single 224 crop", "torchvision ResNet50_Weights.IMAGENET1K_V1", "original"),
+    ("single crop 299", "Chollet 2017 Table 1", "original"),
+    ("single 224 crop (232 resize), new training recipe", "torchvision ResNet50_Weights.IMAGENET1K_V2", "improved"),
+    ("single 224 crop", "torchvision RegNet_Y_400MF_Weights.IMAGENET1K_V2", "improved"),  # the V2 weights alone
+    ("single 384 crop, torchvision's new training recipe", "torchvision EfficientNet_V2_S_Weights.IMAGENET1K_V1",
+     "improved"),
+    ("single 384 crop", "torchvision RegNet_Y_16GF_Weights.IMAGENET1K_SWAG_E2E_V1", "extra-data"),
+    ("single 224 crop, pre-trained on ImageNet-21k", "Kolesnikov et al. 2020 Table 1", "extra-data"),
+])
+def test_recipe_of(protocol, source, recipe):
+    assert recipe_of(Accuracy(top1=80.0, protocol=protocol, source=source)) == recipe
+
+
+def test_select_accuracy_recipe_preference():
+    ten_crop = Accuracy(top1_error=22.85, protocol="10-crop", source="He et al. 2016 Table 3")
+    for entries in ([V1, V2, ten_crop], [V2, V1, ten_crop]):  # the order of the list does not decide
+        assert select_accuracy(entries, "top1")[1] is V1
+        assert select_accuracy(entries, "top1", recipe="improved")[1] is V2
+    # the protocol comes first: a newer recipe's single crop beats the original recipe's 10-crop
+    assert select_accuracy([ten_crop, V2], "top1")[1] is V2
+    assert select_accuracy([V1], "top1", recipe="improved")[1] is V1  # no newer figure: the original
+    with pytest.raises(ValueError, match="recipe"):
+        select_accuracy([V1], "top1", recipe="v2")
+
+
+def test_resnet50_points_under_both_recipes():
+    spec = archcalc.load_spec(RESNET50)  # lists IMAGENET1K_V1 (76.13) and IMAGENET1K_V2 (80.858)
+    totals = archcalc.analyze(spec).totals
+    original = accuracy_point(spec, totals=totals)
+    improved = accuracy_point(spec, totals=totals, recipe="improved")
+    assert (original.accuracy, original.recipe, label_text(original)) == (76.13, "original", "ResNet-50")
+    assert (improved.accuracy, improved.recipe, label_text(improved)) == (80.858, "improved", "ResNet-50\u2021")
+    assert improved.source.endswith("IMAGENET1K_V2") and (improved.macs, improved.params) == (original.macs,
+                                                                                             original.params)
+    for recipe in ("original", "improved"):  # the chart says which one it plots
+        chart = chart_of_points([original if recipe == "original" else improved], recipe=recipe)
+        text = subtitle(chart)
+        assert ("original training recipes" in text) == (recipe == "original")
+        assert ("newer training recipes" in text) == (recipe == "improved")
+
+
+def test_year_span_and_names_family():
+    assert [year_span(y) for y in ([2015, 2016, None], [2019], [], [1998, 2012])] == [
+        "2015\u201316", "2019", "", "1998\u20132012"]
+    assert names_family("EfficientNet-B7", "EfficientNet") and names_family("Inception-v3", "GoogLeNet/Inception")
+    assert not names_family("SE-ResNet-50", "SENet") and not names_family("ResNeXt-50 (32x4d)", "ResNet")
+
+
+def test_family_colors_unique_pairs():
+    families = [f"F{i:03d}" for i in range(len(PALETTE) * len(FAMILY_MARKERS))]
+    look = family_colors(families)
+    assert len(set(look.values())) == len(families)  # 14 colours x 9 shapes: no two families alike
+    ordered = [look[f] for f in sorted(families)]
+    assert all(a[0] != b[0] and a[1] != b[1] for a, b in zip(ordered, ordered[1:]))  # neighbours differ in both
+
+
 def test_pareto_front():
     costs = [1, 2, 3, 4, 5]
     values = [70, 69, 75, 75, 80]
@@ -106,8 +184,13 @@ def test_source_key():
     assert source_key("torchvision ResNet50_Weights.IMAGENET1K_V1") == "torchvision weights"
 
 
-def test_accuracy_chart_data_from_zoo():
-    specs = [archcalc.load_spec(p) for p in zoo_specs()]
+@pytest.fixture(scope="module")
+def loaded_zoo():
+    return [archcalc.load_spec(p) for p in zoo_specs()]
+
+
+def test_accuracy_chart_data_from_zoo(loaded_zoo):
+    specs = loaded_zoo
     chart = accuracy_chart(specs, x="macs", y="top1")
     assert chart.points, "the zoo has ImageNet accuracy figures"
     names = {p.name for p in chart.points} | {n for n, _ in chart.excluded}
@@ -120,12 +203,14 @@ def test_accuracy_chart_data_from_zoo():
     assert costs == sorted(costs)
     front = [chart.points[i] for i in chart.frontier]
     assert all(a.macs <= b.macs and a.accuracy < b.accuracy for a, b in zip(front, front[1:]))
-    best = max(p.accuracy for p in chart.points)
+    # the frontier ends at the best figure that fits the chart's rule (off-rule figures are hollow dots)
+    best = max(p.accuracy for p in chart.points if not off_rule(p, chart))
     assert front[-1].accuracy == best
+    assert not any(off_rule(p, chart) for p in front)
 
 
-def test_accuracy_family_filter():
-    specs = [archcalc.load_spec(p) for p in zoo_specs()]
+def test_accuracy_family_filter(loaded_zoo):
+    specs = loaded_zoo
     family = next(s.family for s in specs if s.family and select_accuracy(s.accuracy, "top1"))
     chart = accuracy_chart(specs, families=[family.upper()])
     assert chart.points and {p.family for p in chart.points} == {family}
@@ -134,40 +219,138 @@ def test_accuracy_family_filter():
 # --------------------------------------------------------------------------- accuracy figure (read back)
 
 
-@pytest.fixture(scope="module")
-def zoo_accuracy_figure():
-    specs = [archcalc.load_spec(p) for p in zoo_specs()]
-    chart = accuracy_chart(specs, x="macs", y="top1")
+def crowded_points() -> list[AccuracyPoint]:
+    """130 made-up models in 30 families, 2012-2023, crowded between 300 M and 20 G MACs and
+    70-86 % (where the zoo is densest): the chart at the size the zoo is growing to."""
+    points = []
+    for f in range(30):
+        family, year = f"Family{chr(65 + f % 26)}{f // 26 or ''}", 2012 + f * 11 // 29
+        for k in range(4 + f % 3 // 2):  # 4 or 5 models per family
+            macs = int(3e8 * 2.3 ** k * 1.25 ** (f % 5))
+            acc = 70 + 0.55 * (year - 2012) + 2.4 * k + (f % 3) * 0.3
+            n = f * 5 + k
+            points.append(AccuracyPoint(
+                name=f"{family}-{k}", family=family, path="", macs=macs, params=macs // 80 + 10 ** 6 * (f % 5),
+                accuracy=round(min(acc, 88.0), 2), protocol="single 224 crop" if n % 17 else "10-crop",
+                single_crop=bool(n % 17), source=f"Author{f} et al. {year} Table 2", year=year,
+                recipe="improved" if n % 11 == 3 else "extra-data" if n == 64 else "original"))
+    return points
+
+
+@pytest.fixture(scope="module", params=["zoo", "crowded"])
+def accuracy_figure(request, loaded_zoo):
+    if request.param == "zoo":
+        chart = accuracy_chart(loaded_zoo, x="macs", y="top1")
+    else:
+        points = crowded_points()
+        assert len(points) >= 130 and len({p.family for p in points}) == 30
+        assert {p.year for p in points} == set(range(2012, 2024))
+        chart = chart_of_points(points, x="params", y="top1")
     return chart, draw_accuracy(chart)
 
 
-def test_accuracy_figure_plots_the_data(zoo_accuracy_figure):
-    chart, fig = zoo_accuracy_figure
+def label_texts(ax, chart):
+    """The drawn point and family labels (not the subtitle, not the empty leader annotations)."""
+    return [t for t in ax.texts if t.get_text() and t.get_text() != subtitle(chart)]
+
+
+def test_accuracy_figure_plots_the_data(accuracy_figure):
+    chart, fig = accuracy_figure
     ax = fig.axes[0]
     plotted = sorted(tuple(map(float, xy)) for c in ax.collections for xy in c.get_offsets())
-    assert plotted == sorted((float(p.macs), p.accuracy) for p in chart.points)
-    # bubble area proportional to params
-    sizes = {(float(xy[0]), float(xy[1])): s for c in ax.collections
-             for xy, s in zip(c.get_offsets(), c.get_sizes())}
-    big = max(chart.points, key=lambda p: p.params)
-    for p in chart.points:
-        assert sizes[(float(p.macs), p.accuracy)] == pytest.approx(max(900 * p.params / big.params, 1.0))
+    assert plotted == sorted((float(p.cost(chart.x)), p.accuracy) for p in chart.points)
     assert ax.get_xscale() == "log"
-    labels = {t.get_text() for t in ax.texts}
-    assert {label_text(p) for p in chart.points} <= labels
+    # one marker collection per family, all dots of one size; each family its own colour-and-shape pair
+    assert sorted(c.get_label() for c in ax.collections) == sorted({p.family for p in chart.points})
+    looks = set()
+    for c in ax.collections:
+        assert set(c.get_sizes()) == {MARKER_AREA}
+        edge = tuple(np.round(c.get_edgecolor()[0], 3))
+        looks.add((edge, c.get_paths()[0].vertices.round(3).tobytes()))
+        # hollow (white) exactly where the figure is off the chart's rule (other protocol or recipe)
+        by_xy = {(float(p.cost(chart.x)), p.accuracy): p for p in chart.points if p.family == c.get_label()}
+        faces = c.get_facecolor()
+        for xy, face in zip(c.get_offsets(), faces if len(faces) > 1 else [faces[0]] * len(c.get_offsets())):
+            point = by_xy[tuple(map(float, xy))]
+            assert (tuple(face[:3]) == (1.0, 1.0, 1.0)) == off_rule(point, chart), point.name
+    assert len(looks) == len(ax.collections)
     frontier = [l for l in ax.lines if l.get_linestyle() == "--"]
-    assert frontier and list(frontier[0].get_xdata()) == [chart.points[i].macs for i in chart.frontier]
+    assert frontier and list(frontier[0].get_xdata()) == [chart.points[i].cost(chart.x) for i in chart.frontier]
 
 
-def test_accuracy_labels_do_not_overlap(zoo_accuracy_figure):
-    chart, fig = zoo_accuracy_figure
+def test_accuracy_figure_labels(accuracy_figure):
+    """The frontier's models by name, one label per family, the rest dots (the chart has more
+    than AUTO_ALL_POINTS points); every label where it was drawn: apart, off the markers, inside."""
+    chart, fig = accuracy_figure
     ax = fig.axes[0]
-    names = {label_text(p) for p in chart.points}
-    texts = [t for t in ax.texts if t.get_text() in names]
+    renderer = fig.canvas.get_renderer()
+    pts = chart.points
+    assert len(pts) > AUTO_ALL_POINTS
+    texts = label_texts(ax, chart)
+    drawn = [t.get_text() for t in texts]
+    assert len(drawn) == len(set(drawn))
+    front = [label_text(pts[i]) for i in chart.frontier]
+    assert set(front) <= set(drawn)
+    families = sorted({p.family for p in pts} - {"other"})
+    family_labels = [t for t in drawn if t in families]
+    for fam in families:  # each family named once: by its own label, or by a frontier model's name
+        assert family_labels.count(fam) + any(names_family(n, fam) for n in front) >= 1, fam
+        assert family_labels.count(fam) <= 1
+    assert sorted(drawn) == sorted(front + family_labels)  # nothing else: the other models are dots
+    assert plan_labels(chart, "key") == plan_labels(chart)
     boxes = text_boxes(fig, texts)
-    assert overlaps(boxes) == [], [(texts[i].get_text(), texts[j].get_text()) for i, j in overlaps(boxes)]
-    frame = ax.get_window_extent(fig.canvas.get_renderer())
-    assert all(b.inside(Box(*frame.extents)) for b in boxes)
+    assert overlaps(boxes) == [], [(drawn[i], drawn[j]) for i, j in overlaps(boxes)]
+    frame = Box(*ax.get_window_extent(renderer).extents)
+    assert all(b.inside(frame) for b in boxes)
+    radius = math.sqrt(MARKER_AREA / math.pi) * fig.dpi / 72
+    markers = [Box.around(*ax.transData.transform(xy), radius) for c in ax.collections for xy in c.get_offsets()]
+    touching = [(drawn[i], j) for i, b in enumerate(boxes) for j, m in enumerate(markers) if b.overlap_area(m) > 0]
+    assert touching == []
+
+
+def test_accuracy_figure_says_what_it_plots(accuracy_figure):
+    from matplotlib.text import Text
+
+    chart, fig = accuracy_figure
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    years = [p.year for p in chart.points if p.year is not None]
+    sub = next(t for t in ax.texts if t.get_text() == subtitle(chart))
+    assert "single crop" in sub.get_text() and "original training recipes" in sub.get_text()
+    assert f"{min(years)}\u2013{max(years)}" in sub.get_text() and f"{len(chart.points)} models" in sub.get_text()
+    # the legend: every family with its years, oldest first, then the frontier lines
+    legend = ax.get_legend()
+    entries = [t.get_text() for t in legend.get_texts()]
+    fams = [e for e in entries if not e.startswith(("Pareto", "a family", "other protocol"))]
+    first = {p.family: min((q.year for q in chart.points if q.family == p.family and q.year), default=9999)
+             for p in chart.points}
+    assert [e.split("  ")[0] for e in fams] == sorted(first, key=lambda f: (first[f], f.lower()))
+    assert all(e.split("  ")[1][:4] == str(first[e.split("  ")[0]]) for e in fams if first[e.split("  ")[0]] < 9999)
+    assert "Pareto frontier" in entries
+    assert ("other protocol or recipe (\u2020 \u2021 \u00a7)" in entries) == any(off_rule(p, chart) for p in chart.points)
+    # title, subtitle and legend apart; the legend inside the figure
+    title = next(t for t in ax.get_children() if isinstance(t, Text) and t.get_text() == ax.get_title(loc="left"))
+    boxes = text_boxes(fig, [title, sub]) + [Box(*legend.get_window_extent(renderer).extents)]
+    assert overlaps(boxes) == []
+    assert Box(*legend.get_window_extent(renderer).extents).inside(Box(*fig.bbox.extents))
+    cap = next(t.get_text() for t in fig.texts)
+    assert "the original recipe" in cap and "--recipe\u00a0improved" in cap
+    assert "Named: the frontier's models and one label per family;" in cap
+
+
+def test_small_accuracy_chart_names_every_point(loaded_zoo):
+    chart = accuracy_chart(loaded_zoo, families=["ResNet", "EfficientNet"], recipe="improved")
+    assert len(chart.points) <= AUTO_ALL_POINTS
+    planned = plan_labels(chart)
+    assert {l.index for l in planned} == set(range(len(chart.points)))
+    fig = draw_accuracy(chart)
+    ax = fig.axes[0]
+    texts = label_texts(ax, chart)
+    assert overlaps(text_boxes(fig, texts)) == []
+    drawn = {t.get_text() for t in texts}
+    assert {label_text(chart.points[i]) for i in chart.frontier} <= drawn
+    assert len(drawn & {label_text(p) for p in chart.points}) >= 0.8 * len(chart.points)
+    assert any(p.recipe == "improved" and label_text(p) in drawn for p in chart.points)  # e.g. ResNet-50 V2
 
 
 # --------------------------------------------------------------------------- layer profile
@@ -371,6 +554,22 @@ def test_plot_commands(tmp_path, argv, capsys):
     out = tmp_path / "chart.png"
     assert main(["plot", *argv, "-o", str(out)]) == 0
     assert out.read_bytes().startswith(MAGIC["png"]) and out.stat().st_size > 10_000
+
+
+def test_plot_accuracy_recipe_option(tmp_path, capsys):
+    for name in ("resnet18.yaml", "resnet50.yaml", "efficientnet_b0.yaml", "efficientnet_b1.yaml"):  # V1 and V2
+        (tmp_path / name).write_text((SPECS / name).read_text())
+    out = {}
+    for recipe in ("original", "improved"):
+        path = tmp_path / f"{recipe}.svg"
+        assert main(["plot", "accuracy", str(tmp_path), "--recipe", recipe, "--labels", "all", "-o", str(path)]) == 0
+        out[recipe] = path.read_text(encoding="utf-8")
+    assert "original training recipes" in out["original"] and "newer training recipes" in out["improved"]
+    assert "ResNet-50\u2021" in out["improved"] and "ResNet-50\u2021" not in out["original"]  # the V2 figure, marked
+    assert "--recipe\u00a0improved" in out["original"] and "--recipe\u00a0original" in out["improved"]
+    with pytest.raises(SystemExit) as exit_:  # argparse refuses an unknown recipe
+        main(["plot", "accuracy", str(tmp_path), "--recipe", "v2", "-o", str(tmp_path / "x.svg")])
+    assert exit_.value.code == 2 and "invalid choice: 'v2'" in capsys.readouterr().err
 
 
 def test_plot_throughput_and_roofline_with_bench(tmp_path, capsys):

@@ -15,6 +15,7 @@ examples:
   archcalc plot layers specs/resnet152.yaml --weights-only -o r152.svg
   archcalc plot accuracy specs/ -o accuracy.svg                  # top-1 vs MACs, the whole zoo
   archcalc plot accuracy specs/ --x params --family ResNet --family EfficientNet -o acc.pdf
+  archcalc plot accuracy specs/ --recipe improved -o acc_v2.png   # torchvision's newer recipes (V2 weights)
   archcalc plot scaling specs/efficientnet_b0.yaml -o scaling.png
   archcalc plot roofline specs/resnet50.yaml --device h100 --dtype bfloat16 --bench reports/bench/ -o roof.png
   archcalc plot throughput reports/bench/ -o throughput.png
@@ -55,6 +56,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--y", choices=("top1", "top5"), default="top1", help="accuracy metric (default top1)")
     c.add_argument("--family", action="append", default=[], metavar="NAME",
                    help="only specs whose family: is NAME (repeatable, case-insensitive)")
+    c.add_argument("--recipe", choices=("original", "improved"), default="original",
+                   help="which training recipe's figure to plot where a spec records several: original (default: "
+                        "the paper's figure or torchvision's IMAGENET1K_V1 weights) or improved (torchvision's newer "
+                        "recipe, IMAGENET1K_V2 weights, where recorded); single-crop figures come first either way")
+    c.add_argument("--labels", choices=("auto", "key", "all"), default="auto",
+                   help="which points are named: key (the Pareto frontier and one label per family), all (every "
+                        "name that fits without overlap), auto (default: all up to 40 points, else key)")
 
     c = chart("scaling", "multiply-adds and parameters under width, depth and resolution multipliers")
     c.add_argument("spec", help="path to a YAML spec")
@@ -136,13 +144,13 @@ def _accuracy(args: argparse.Namespace) -> Any:
     from ..spec import load_spec
 
     specs = [load_spec(p) for p in spec_paths(args.specs)]
-    chart = accuracy_chart(specs, x=args.x, y=args.y, families=args.family or None)
+    chart = accuracy_chart(specs, x=args.x, y=args.y, families=args.family or None, recipe=args.recipe)
     if not chart.points:
         known = sorted({s.family for s in specs if s.family})
         raise ArchcalcError("no spec to plot: none has an ImageNet accuracy figure"
                             + (f" in family {', '.join(args.family)} (families: {', '.join(known)})" if args.family else ""),
                             Location(file=" ".join(args.specs)))
-    return draw_accuracy(chart, title=args.title)
+    return draw_accuracy(chart, title=args.title, labels=args.labels)
 
 
 def _scaling(args: argparse.Namespace) -> Any:

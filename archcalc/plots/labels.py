@@ -4,12 +4,13 @@ Each label is tried at candidate positions around its point -- right, left, abov
 diagonals -- at growing distances; the first position that stays inside the plot area and touches
 no label placed before it and no point marker wins. Labels are placed in the order given, so put
 the most important points first. When no candidate is free, the position with the least overlap
-is taken (the caller can check :func:`overlaps`). Coordinates are display units (pixels, y up).
+is taken (the caller can check :func:`overlaps`); :func:`place_some_labels` may leave optional labels
+out instead. Coordinates are display units (pixels, y up).
 """
 
 from __future__ import annotations
 
-__all__ = ["Box", "place_labels", "overlaps"]
+__all__ = ["Box", "place_labels", "place_some_labels", "overlaps"]
 
 import math
 from dataclasses import dataclass
@@ -67,13 +68,33 @@ def place_labels(anchors: Sequence[tuple[float, float]], sizes: Sequence[tuple[f
     ``radii`` are the marker radii at the anchors (labels start outside them; markers are
     obstacles for every label); ``obstacles`` are further boxes to keep clear of (legend, title).
     """
+    placed = place_some_labels(anchors, sizes, bounds=bounds, radii=radii, obstacles=obstacles, gap=gap, step=step,
+                               max_distance=max_distance, pad=pad)
+    return [box for box in placed if box is not None]
+
+
+def place_some_labels(anchors: Sequence[tuple[float, float]], sizes: Sequence[tuple[float, float]], *,
+                      bounds: Box, radii: Sequence[float] | None = None, obstacles: Sequence[Box] = (),
+                      gap: float = 3.0, step: float = 6.0, max_distance: float = 150.0, pad: float = 1.0,
+                      optional: Sequence[bool] | None = None) -> list[Box | None]:
+    """:func:`place_labels` where some labels may be left out: an ``optional`` label that finds
+    no free position gets None (and blocks nothing); a required one takes the position with the
+    least overlap."""
     if len(anchors) != len(sizes):
         raise ValueError("anchors and sizes differ in length")
     radii = list(radii) if radii is not None else [0.0] * len(anchors)
+    optional = list(optional) if optional is not None else [False] * len(anchors)
+    if len(radii) != len(anchors) or len(optional) != len(anchors):
+        raise ValueError("radii and optional must have one entry per anchor")
     markers = [Box.around(x, y, r) for (x, y), r in zip(anchors, radii)]
     fixed = list(obstacles)
-    placed: list[Box] = []
+    placed: list[Box | None] = []
     for i, ((x, y), (w, h)) in enumerate(zip(anchors, sizes)):
+        # only what lies within reach of this label's candidates can touch them
+        reach = Box.around(x, y, radii[i] + max_distance + w + h + pad)
+        near = [o for o in fixed if o.overlap_area(reach) > 0]
+        near_markers = [m for j, m in enumerate(markers) if j != i and m.overlap_area(reach) > 0]
+        near_placed = [o for o in placed if o is not None and o.overlap_area(reach, pad) > 0]
         best: tuple[float, Box] | None = None
         distance = radii[i] + gap
         while distance <= radii[i] + max_distance:
@@ -81,13 +102,18 @@ def place_labels(anchors: Sequence[tuple[float, float]], sizes: Sequence[tuple[f
                 box = _candidate(x, y, w, h, angle, distance)
                 if not box.inside(bounds):
                     continue
-                cost = sum(box.overlap_area(o, pad) for o in placed)
-                cost += sum(box.overlap_area(o) for o in fixed)
-                cost += sum(box.overlap_area(m) for j, m in enumerate(markers) if j != i)
-                cost += box.overlap_area(markers[i])
-                if cost == 0:
+                blocked = (box.overlap_area(markers[i]) > 0 or any(box.overlap_area(o, pad) > 0 for o in near_placed)
+                           or any(box.overlap_area(o) > 0 for o in near)
+                           or any(box.overlap_area(m) > 0 for m in near_markers))
+                if not blocked:
                     best = (0.0, box)
                     break
+                if optional[i]:  # only a free spot will do: no need to weigh the crowding
+                    continue
+                cost = sum(box.overlap_area(o, pad) for o in near_placed)
+                cost += sum(box.overlap_area(o) for o in near)
+                cost += sum(box.overlap_area(m) for m in near_markers)
+                cost += box.overlap_area(markers[i])
                 # a crowded spot far away is worse than the same crowding close by
                 cost += distance * 1e-3
                 if best is None or cost < best[0]:
@@ -95,6 +121,9 @@ def place_labels(anchors: Sequence[tuple[float, float]], sizes: Sequence[tuple[f
             if best is not None and best[0] == 0:
                 break
             distance += step
+        if optional[i] and (best is None or best[0] > 0):
+            placed.append(None)
+            continue
         if best is None:  # not even one candidate fits the bounds: clamp beside the anchor
             box = _candidate(x, y, w, h, 0, radii[i] + gap)
             dx = max(0.0, bounds.x0 - box.x0) - max(0.0, box.x1 - bounds.x1)

@@ -31,7 +31,9 @@ FIGURE_FORMATS = ("png", "svg", "pdf")
 # hues from Paul Tol's schemes: 14 colours, neighbours far apart, all dark enough for text on white.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
            "#332288", "#999933", "#882255", "#777777", "#8C510A", "#44AA99", "#117733")
-FAMILY_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "h", "<", ">", "p", "*", "8", "d")
+# Nine marker shapes, distinct at 6 pt: 9 and the palette's 14 share no factor, so family i gets
+# colour i % 14 and shape i % 9 -- neighbours differ in both, and no two of 126 families look alike.
+FAMILY_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "p", "h")
 
 # Quantities keep one colour in every chart.
 QUANTITY_COLORS = {"activation_bytes": "#0072B2", "params": "#D55E00", "macs": "#009E73"}
@@ -154,8 +156,9 @@ def darker(color: str, factor: float = 0.7) -> str:
 
 
 def family_colors(families: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """Family -> (colour, marker), assigned in sorted order so every chart agrees."""
+    """Family -> (colour, marker), assigned in sorted order so every chart of the same families
+    agrees; the pair is unique for up to 14 x 9 = 126 families."""
     out = {}
     for i, fam in enumerate(sorted(set(families), key=str.lower)):
-        out[fam] = (PALETTE[i % len(PALETTE)], FAMILY_MARKERS[(i // len(PALETTE)) % len(FAMILY_MARKERS)])
+        out[fam] = (PALETTE[i % len(PALETTE)], FAMILY_MARKERS[i % len(FAMILY_MARKERS)])
     return out
