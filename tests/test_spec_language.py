@@ -504,3 +504,18 @@ def test_repeat_index_numbers_the_copies():
             params: {repeat_index: 1}
             layers: [{type: relu}]
         """)
+
+
+def test_depth_view_with_an_empty_group_terminates():
+    """A shortcut list whose only layer `when` removed is an empty group: the depth view skips it."""
+    result = archcalc.analyze(spec("""
+        name: empty
+        input: [8, 4, 4]
+        layers:
+          - name: r
+            type: residual
+            body: [{type: relu}]
+            shortcut: [{type: batchnorm, when: false}]
+    """))
+    assert [r.name for r in result.rows_at_depth(2)] == ["r.relu1", "r.add"]
+    assert [r.name for r in result.rows_at_depth(1)] == ["r"]

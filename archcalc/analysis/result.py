@@ -1,8 +1,14 @@
 """What an analysis returns: one record per leaf layer, one per composite, and the totals.
 
 Records hold data only; totals and subtotals are *derived* from the leaf rows, never counted
-separately. Shapes exclude the batch axis; ``macs``, ``ops`` and ``activation_bytes`` are for the
-whole batch; ``params`` do not depend on it.
+separately. Shapes exclude the batch axis; ``macs``, ``ops`` and the bytes are for the whole batch;
+``params`` do not depend on it.
+
+Memory (see :mod:`archcalc.conventions` and :mod:`archcalc.memory.liveness`): ``activation_bytes`` is
+the row's output tensor as if it were new (their sum over the rows is an upper bound no allocator shows);
+``live_bytes`` the activations alive after the row in an inference pass (the input included); and
+``saved_bytes`` what autograd keeps for backward that this row is the first to keep, in a training-mode
+forward. ``Totals.peak_activation_bytes`` is the largest live figure during the pass.
 """
 
 from __future__ import annotations
@@ -46,6 +52,9 @@ class LayerRow:
     attrs: dict[str, Any] = field(default_factory=dict)
     fields: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
     layer: Any = field(default=None, repr=False, compare=False)  # the validated layer model (None for add/concat rows)
+    inputs: tuple[int, ...] = ()  # the rows whose outputs this row reads (indices into Analysis.layers; -1: the input)
+    live_bytes: int = 0  # activations alive after this row, inference (no_grad), the network input included
+    saved_bytes: int = 0  # activations autograd keeps for backward that this row keeps first (training forward)
 
     @property
     def seed_flops(self) -> int:
@@ -81,6 +90,9 @@ class GroupRow:
     activation_bytes: int
     pooling_ops: int = 0
     receptive_field: tuple[int, ...] | None = None
+    inputs: tuple[int, ...] = ()  # the row whose output enters the group (-1: the network input)
+    live_bytes: int = 0  # activations alive after the group's last row (inference)
+    saved_bytes: int = 0  # the sum of its leaves' saved_bytes
 
     @property
     def seed_flops(self) -> int:
@@ -89,11 +101,16 @@ class GroupRow:
 
 @dataclass(frozen=True, slots=True)
 class Totals:
+    """Sums over the leaf rows, except ``peak_activation_bytes``: the largest number of activation bytes
+    alive at once during an inference pass (the input included, parameters not)."""
+
     params: int
     macs: int
     ops: int
     activation_bytes: int
     pooling_ops: int
+    peak_activation_bytes: int = 0
+    saved_bytes: int = 0
 
     @property
     def seed_flops(self) -> int:
@@ -104,15 +121,16 @@ class Totals:
         return 2 * self.macs
 
     @classmethod
-    def of(cls, rows: Iterable[LayerRow]) -> "Totals":
-        params = macs = ops = act = pool = 0
+    def of(cls, rows: Iterable[LayerRow], *, peak_activation_bytes: int = 0) -> "Totals":
+        params = macs = ops = act = pool = saved = 0
         for r in rows:
             params += r.params
             macs += r.macs
             ops += r.ops
             act += r.activation_bytes
             pool += r.pooling_ops
-        return cls(params, macs, ops, act, pool)
+            saved += r.saved_bytes
+        return cls(params, macs, ops, act, pool, peak_activation_bytes, saved)
 
 
 @dataclass(frozen=True)
@@ -127,6 +145,7 @@ class Analysis:
     layers: tuple[LayerRow, ...]
     groups: tuple[GroupRow, ...]
     totals: Totals
+    output_sources: tuple[int, ...] = ()  # the rows whose outputs leave the network (-1: the input itself)
 
     @property
     def bytes_per_element(self) -> int:
@@ -168,7 +187,8 @@ class Analysis:
             return list(self.layers)
         if levels < 1:
             raise ValueError("levels must be at least 1")
-        starts = {g.first: g for g in self.groups if g.depth == levels - 1}
+        # an empty group (a shortcut list whose layers 'when' removed) holds no row to collapse
+        starts = {g.first: g for g in self.groups if g.depth == levels - 1 and g.stop > g.first}
         out: list[LayerRow | GroupRow] = []
         i = 0
         while i < len(self.layers):
