@@ -56,17 +56,16 @@ class Cursor:
 def _output_shape(nodes: list[Any], shape: tuple[int, ...]) -> tuple[int, ...]:
     """Validate and analyze ``nodes`` (already expanded) from ``shape``; the shape they produce."""
     # The analyzer sits above the spec package; it is needed only when a spec reads its shapes.
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import ValidationError
 
     from ..analysis.engine import output_shape
-    from ..kinds import LayerList
     from ..yamlio import Seq
-    from .load import _attach_origins
+    from .load import _LAYERS, _attach_origins
     from .translate import translate
 
     seq = Seq(nodes)
     try:
-        layers = TypeAdapter(LayerList).validate_python(seq)
+        layers = _LAYERS.validate_python(seq)
     except ValidationError as exc:
         raise translate(exc, seq, top_level=False) from None
     _attach_origins(layers, seq, "")
