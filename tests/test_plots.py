@@ -545,14 +545,32 @@ def test_saved_figures_are_deterministic():
     assert b"<dc:date>" not in svg and b"Matplotlib v" not in svg
 
 
+SMALL_ZOO = ("alexnet.yaml", "vgg16.yaml", "resnet50.yaml", "mobilenet_v2.yaml", "efficientnet_b0.yaml",
+             "convnext_tiny.yaml", "regnet_y_400mf.yaml", "regnet_x_400mf.yaml")
+"""Enough specs for the command-line tests (the whole zoo's chart is checked from its data above and
+drawn by the reports tree)."""
+
+
+@pytest.fixture(scope="module")
+def small_zoo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("small_zoo")
+    for name in SMALL_ZOO:
+        (folder / name).write_text((SPECS / name).read_text(encoding="utf-8"), encoding="utf-8")
+    return folder
+
+
+def _with_zoo(argv: list[str], zoo: Path) -> list[str]:
+    return [str(zoo) if a == "{small_zoo}" else a for a in argv]
+
+
 @pytest.mark.parametrize("argv", [
-    ["accuracy", str(SPECS), "--x", "params", "--y", "top5"],
+    ["accuracy", "{small_zoo}", "--x", "params", "--y", "top5"],
     ["scaling", str(SPECS / "resnet18.yaml"), "--multipliers", "0.5,1,2"],
     ["roofline", str(ALEXNET), "--device", "a100", "--dtype", "float16"],
 ], ids=lambda a: a[0])
-def test_plot_commands(tmp_path, argv, capsys):
+def test_plot_commands(tmp_path, argv, capsys, small_zoo):
     out = tmp_path / "chart.png"
-    assert main(["plot", *argv, "-o", str(out)]) == 0
+    assert main(["plot", *_with_zoo(argv, small_zoo), "-o", str(out)]) == 0
     assert out.read_bytes().startswith(MAGIC["png"]) and out.stat().st_size > 10_000
 
 
@@ -582,14 +600,14 @@ def test_plot_throughput_and_roofline_with_bench(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv,message", [
     (["layers", str(ALEXNET), "-o", "x.gif"], "cannot tell the image format"),
-    (["accuracy", str(SPECS), "--family", "no-such-family", "-o", "x.png"], "no spec to plot"),
+    (["accuracy", "{small_zoo}", "--family", "no-such-family", "-o", "x.png"], "no spec to plot"),
     (["roofline", str(ALEXNET), "--device", "tpu", "-o", "x.png"], "unknown device"),
     (["roofline", str(ALEXNET), "--device", "a100", "--dtype", "float8", "-o", "x.png"], "no float8 ceiling"),
     (["throughput", "no-such-results.json", "-o", "x.png"], "no such results file"),
 ])
-def test_plot_errors(tmp_path, capsys, argv, message, monkeypatch):
+def test_plot_errors(tmp_path, capsys, argv, message, monkeypatch, small_zoo):
     monkeypatch.chdir(tmp_path)
-    assert main(["plot", *argv]) == 2
+    assert main(["plot", *_with_zoo(argv, small_zoo)]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not list(tmp_path.iterdir())  # nothing written
