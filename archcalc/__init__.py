@@ -22,7 +22,7 @@ An argument a function does not take (``batch_size=0``, an unknown format) is a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ._version import __version__
 from .analysis import Analysis, analyze
@@ -35,8 +35,8 @@ from .spec import Spec, load_spec, parse_spec
 if TYPE_CHECKING:  # pragma: no cover
     from .torch.modules import SpecModel
 
-__all__ = ["load_spec", "parse_spec", "analyze", "check_spec", "crosscheck", "build_model", "Spec", "Analysis",
-           "Convention", "ReportFormat", "ReportStyle", "ArchcalcError", "SpecError", "AnalysisError",
+__all__ = ["load_spec", "parse_spec", "analyze", "check_spec", "crosscheck", "build_model", "import_model", "Spec",
+           "Analysis", "Convention", "ReportFormat", "ReportStyle", "ArchcalcError", "SpecError", "AnalysisError",
            "UsageError", "__version__"]
 
 
@@ -50,6 +50,19 @@ def build_model(spec: Spec, *, analysis: Analysis | None = None, device: Any = N
     from .torch.build import build_model as _build  # lazy: torch is optional
 
     return _build(spec, analysis=analysis, device=device)
+
+
+def import_model(module: Any, *, input_shape: Sequence[int], name: str | None = None) -> str:
+    """The YAML text of a spec describing the ``torch.nn.Module`` ``module`` (needs the ``torch`` extra).
+
+    Traced with torch.fx (torch.export where fx fails), folded into blocks, and verified against the
+    module before it is returned: parameters, output shape, every module's MACs against fvcore. An
+    operation the spec language cannot express, or any disagreement, raises an :class:`ArchcalcError`.
+    ``archcalc.importer.write_spec(text, path)`` writes it safely. See :mod:`archcalc.importer`.
+    """
+    from .importer import import_model as _import  # lazy: torch is optional
+
+    return _import(module, input_shape=input_shape, name=name)
 
 
 def __getattr__(name: str) -> Any:
