@@ -19,7 +19,7 @@ from typing import Sequence
 from . import __version__
 from .errors import ArchcalcError
 
-COMMANDS = ("report", "validate", "schema", "check", "crosscheck", "bench", "plot")
+COMMANDS = ("report", "validate", "schema", "check", "crosscheck", "bench", "plot", "memory", "import_")
 
 DESCRIPTION = """\
 Static architecture analyzer and cost calculator for convolutional networks.
@@ -29,6 +29,7 @@ Declare a network as a YAML spec (specs/*.yaml), then:
   archcalc report specs/alexnet.yaml --style seed   the lecture's AlexNet columns
   archcalc validate specs/*.yaml                load and analyze specs, report the first problem of each
   archcalc check specs/                         compare the figures papers print with the computed ones
+  archcalc memory specs/resnet50.yaml --mode training   will it fit? memory per batch, the largest batch
   archcalc schema > specs/schema.json           JSON Schema for editor autocompletion
 
 Counting conventions (MACs vs FLOPs, pooling, batch norm) are described in the README and in
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in _available():
         module = importlib.import_module(f"archcalc.commands.{name}")
         module.add_parser(sub)
-        sub.choices[name].add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+        sub.choices[name.rstrip("_")].add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                                        help="show Python tracebacks for errors")
     return parser
 

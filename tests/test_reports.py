@@ -38,8 +38,10 @@ def test_terminal_table_right_aligns_numbers_and_labels_total(alexnet):
     body = [l for l in lines if l.startswith(("conv", "fc", "pool", "relu"))]
     end = header.index("Params") + len("Params")  # right-aligned: values end where the header ends
     assert all(l[end - 1] != " " and (len(l) == end or l[end] == " ") for l in body)
-    assert lines[-1].startswith("Total") and "62.4 M" in lines[-1] and "1.14 G" in lines[-1]
-    assert set(lines[-2].replace(" ", "")) == {"-"}  # a rule above the Total row
+    total = next(i for i, l in enumerate(lines) if l.startswith("Total"))
+    assert "62.4 M" in lines[total] and "1.14 G" in lines[total]
+    assert set(lines[total - 1].replace(" ", "")) == {"-"}  # a rule above the Total row
+    assert lines[total + 2].startswith("Output mem: ")  # then what the two memory columns hold
 
 
 def test_markdown_alignment_row_and_bold_total(alexnet):
@@ -48,7 +50,7 @@ def test_markdown_alignment_row_and_bold_total(alexnet):
     align = [c.strip() for c in rows[1].strip("|").split("|")]
     header = [c.strip() for c in rows[0].strip("|").split("|")]
     for name, a in zip(header, align):
-        numeric = name in ("Params", "MACs", "Other ops", "Memory", "RF")
+        numeric = name in ("Params", "MACs", "Other ops", "Output mem", "Live mem", "RF")
         assert a.endswith(":") == numeric and a.startswith(":") != numeric
     assert rows[-1].startswith("| **Total**")
 
@@ -62,7 +64,8 @@ def test_latex_rule_above_total(alexnet):
 def test_html_fragment_has_sort_keys_and_tfoot(alexnet):
     text = render_report(alexnet, fmt="html")
     assert '<td class="num" data-sort="105415200">105 M</td>' in text  # 96*55*55 * 3*11*11
-    assert "<tfoot><tr><td>Total</td>" in text and text.count("<tr>") == len(alexnet.layers) + 2
+    assert "<tfoot><tr><td>Total</td>" in text and text.count("<tr") == len(alexnet.layers) + 2
+    assert '<tr data-row="conv1">' in text  # rows carry their layer's name (the diagram finds them by it)
 
 
 def test_columns_have_titles_and_the_total_row_is_derived_from_them(alexnet):
@@ -109,7 +112,7 @@ def test_report_html_page(tmp_path, capsys):
     out = tmp_path / "alexnet.html"
     assert main(["report", str(ALEXNET), "--format", "html", "-o", str(out)]) == 0
     page = out.read_text()
-    assert page.count("<svg") == 2 and "sortable" in page and "conv1" in page
+    assert page.count("<svg") == 3 and "sortable" in page and "conv1" in page  # two charts and the diagram
     assert not re.search(r'(src|href)="(https?:)?//', page) and "<img" not in page
 
 
@@ -136,7 +139,8 @@ def test_report_all_writes_tree_and_removes_only_its_own_stale_files(tmp_path, c
     (out / "bench").mkdir()
     (out / "bench" / "keep.json").write_text("{}")
     assert main(["report", "--all", str(specs), "-o", str(out)]) == 0
-    pages = [f"specs/{s}.{e}" for s in ("alexnet", "resnet18") for e in ("md", "html", "layers.svg", "roofline.svg")]
+    pages = [f"specs/{s}.{e}" for s in ("alexnet", "resnet18")
+             for e in ("md", "html", "layers.svg", "roofline.svg", "graph.svg")]
     generated = ["README.md", "index.html", "charts/accuracy_macs.svg", "charts/accuracy_params.svg"] + pages
     names = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert names == sorted(generated + ["bench/keep.json", "specs/my_notes.md", MANIFEST_NAME])
@@ -145,7 +149,7 @@ def test_report_all_writes_tree_and_removes_only_its_own_stale_files(tmp_path, c
     assert "[ResNet-18](specs/resnet18.md)" in readme and "69.76" in readme  # torchvision acc@1 69.758
     (specs / "resnet18.yaml").unlink()  # its pages are stale now: archcalc wrote them, so they go
     assert main(["report", "--all", str(specs), "-o", str(out)]) == 0
-    assert "4 stale removed" in capsys.readouterr().err
+    assert "5 stale removed" in capsys.readouterr().err
     assert not any((out / p).exists() for p in pages if "resnet18" in p)
     assert (out / "specs" / "my_notes.md").read_text() == "mine" and (out / "bench" / "keep.json").is_file()
     assert main(["report", "--all", str(specs), "-o", str(out)]) == 0

@@ -28,14 +28,17 @@ RF = tuple[Field, ...] | None
 class _State:
     shape: tuple[int, ...]
     rf: RF
+    sources: tuple[int, ...] = (-1,)  # the rows whose outputs this tensor is (-1: the network input)
 
 
 class Walker:
     """One analysis in progress: the rows so far and their running sums.
 
     Leaf kinds give a :class:`~archcalc.kinds.Step` through their rule; composite kinds drive the
-    walk through ``run``, ``leaf``, ``emit``, ``group``, ``mark``, ``state``, ``merged`` and ``fail``
-    (see :mod:`archcalc.kinds.composite`).
+    walk through ``run``, ``leaf``, ``emit``, ``group``, ``mark``, ``state``, ``merged``, ``joined`` and
+    ``fail`` (see :mod:`archcalc.kinds.composite`). Each state remembers which rows produced its
+    tensor, so every row records the rows it reads (``LayerRow.inputs``): the data flow the memory
+    model (:mod:`archcalc.memory.liveness`) follows.
     """
 
     def __init__(self, batch_size: int, bytes_per_element: int):
@@ -65,12 +68,13 @@ class Walker:
             params=step.params, macs=step.macs * b, ops=step.ops * b,
             activation_bytes=F.activation_bytes(F.prod(step.output_shape), self.bpe) * b,
             pooling_ops=step.pooling_ops * b, rf=_summary(rf), attrs=step.attrs, fields=rf, layer=layer,
+            inputs=state.sources,
         )
         self.rows.append(row)
         p, m, o, a, q = self.cumulative[-1]
         self.cumulative.append((p + row.params, m + row.macs, o + row.ops, a + row.activation_bytes,
                                 q + row.pooling_ops))
-        return _State(step.output_shape, rf)
+        return _State(step.output_shape, rf, (len(self.rows) - 1,))
 
     # -- sequences and composites
     def run(self, layers: Any, scope: str, depth: int, state: _State) -> _State:
@@ -95,7 +99,8 @@ class Walker:
         self.groups.append(GroupRow(
             name=path, type=kind, depth=depth, input_shape=before.shape, output_shape=after.shape,
             first=first, stop=len(self.rows), params=params, macs=macs, ops=ops,
-            activation_bytes=act, pooling_ops=pool, receptive_field=_sizes(after.rf)))
+            activation_bytes=act, pooling_ops=pool, receptive_field=_sizes(after.rf), inputs=before.sources,
+            outputs=after.sources))
 
     def state(self, shape: tuple[int, ...], rf: RF) -> _State:
         return _State(shape, rf)
@@ -103,6 +108,11 @@ class Walker:
     def merged(self, states: list[_State]) -> RF:
         """The receptive field of a sum or concatenation of ``states``."""
         return _merge_rf([s.rf for s in states])
+
+    def joined(self, shape: tuple[int, ...], states: list[_State]) -> _State:
+        """The input of a row that joins ``states`` (a residual's add, a concat): their merged receptive
+        field, and every one of them as the row's inputs, in order."""
+        return _State(shape, self.merged(states), tuple(src for s in states for src in s.sources))
 
     def fail(self, message: str, layer: Any, path: str, *, hint: str | None = None) -> NoReturn:
         raise AnalysisError(message, _where(layer, path), hint=hint)
@@ -159,10 +169,30 @@ def analyze(spec: Spec, *, batch_size: int = 1, dtype: str = "float32") -> Analy
     rf0: RF = tuple(INPUT for _ in range(spatial))
     end = walker.run(spec.layers, "", 0, _State(tuple(spec.input_shape), rf0))
     rows = tuple(walker.rows)
+    groups = tuple(sorted(walker.groups, key=lambda g: (g.first, g.depth)))
+    peak = _memory(rows, groups, end.sources, batch_size, DTYPE_BYTES[dtype])
     return Analysis(name=spec.name, input_shape=tuple(spec.input_shape), output_shape=end.shape,
-                    batch_size=batch_size, dtype=dtype, layers=rows,
-                    groups=tuple(sorted(walker.groups, key=lambda g: (g.first, g.depth))),
-                    totals=Totals.of(rows))
+                    batch_size=batch_size, dtype=dtype, layers=rows, groups=groups,
+                    totals=Totals.of(rows, peak_activation_bytes=peak), output_sources=end.sources)
+
+
+def _memory(rows: tuple[LayerRow, ...], groups: tuple[GroupRow, ...], outputs: tuple[int, ...], batch: int,
+            bpe: int) -> int:
+    """Fill each row's ``live_bytes`` (inference) and ``saved_bytes`` (training forward), and each group's;
+    return the inference peak (see :mod:`archcalc.memory.liveness`)."""
+    from ..memory.liveness import timeline
+
+    if not rows:
+        return 0
+    infer = timeline(rows, groups, output_sources=outputs, batch_size=batch, bytes_per_element=bpe)
+    train = timeline(rows, groups, output_sources=outputs, batch_size=batch, bytes_per_element=bpe, training=True)
+    for row, live, saved in zip(rows, infer.after, train.saved):
+        row.live_bytes = live
+        row.saved_bytes = saved
+    for g in groups:
+        g.live_bytes = infer.after[g.stop - 1] if g.stop > g.first else 0
+        g.saved_bytes = sum(train.saved[g.first:g.stop])
+    return infer.peak
 
 
 def output_shape(layers: Any, input_shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -91,6 +91,7 @@ class GroupRow:
     pooling_ops: int = 0
     receptive_field: tuple[int, ...] | None = None
     inputs: tuple[int, ...] = ()  # the row whose output enters the group (-1: the network input)
+    outputs: tuple[int, ...] = ()  # the row whose output the group returns (a side output: its head's)
     live_bytes: int = 0  # activations alive after the group's last row (inference)
     saved_bytes: int = 0  # the sum of its leaves' saved_bytes
 

@@ -121,7 +121,8 @@ class MemoryPrediction(_Record):
 
     param_bytes: int
     input_bytes: int
-    activation_bytes: int = Field(description="every layer output kept (upper bound for inference)")
+    activation_bytes: int = Field(description="activations alive at the inference peak besides the input "
+                                              "(liveness model, archcalc.memory.liveness)")
     total_bytes: int
 
 

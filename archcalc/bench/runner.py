@@ -12,8 +12,8 @@ returning a ``torch.nn.Module``; default ``archcalc.build_model(spec)``). One co
    callable and input;
 5. peak memory since the end of the warm-up (CUDA).
 
-Before anything is allocated, each batch's static memory prediction (parameters + input + every
-layer output + convolution workspace, :mod:`.memory`) is compared with the device's memory: when even the smallest batch
+Before anything is allocated, each batch's static memory prediction (parameters + the activations'
+live peak, the input included, + convolution workspace, :mod:`archcalc.memory`) is compared with the device's memory: when even the smallest batch
 of a workload cannot fit the run is refused (:class:`~archcalc.memory.MemoryLimitError`),
 larger batches that cannot fit are recorded as ``skipped`` with the prediction in the message
 (``BenchOptions.allow_large`` runs them anyway). Running out of memory at a batch size is
@@ -214,9 +214,9 @@ def _build(factory: ModelFactory, setup: Setup) -> tuple[Any, int]:
 
 def _predict_memory(spec: Spec, batch_size: int, precision: str) -> MemoryPrediction:
     a = analyze(spec, batch_size=batch_size, dtype=precision)
-    total = a.param_bytes + a.input_bytes + a.totals.activation_bytes
-    return MemoryPrediction(param_bytes=a.param_bytes, input_bytes=a.input_bytes,
-                            activation_bytes=a.totals.activation_bytes, total_bytes=total)
+    activations = a.totals.peak_activation_bytes - a.input_bytes  # the liveness peak, less the input
+    return MemoryPrediction(param_bytes=a.param_bytes, input_bytes=a.input_bytes, activation_bytes=activations,
+                            total_bytes=a.param_bytes + a.totals.peak_activation_bytes)
 
 
 def _prepare(model: Any, x: Any, setup: Setup) -> Callable[[], object]:

@@ -28,8 +28,8 @@ Latency is the median of several repeats of back-to-back iterations (CUDA events
 p10/p90; a plain reference loop (synchronize + perf_counter around every iteration, as timm's
 benchmark.py) runs on the same model and the two are compared (flag '!' beyond --tolerance).
 MAC/s are multiply-accumulates per second (1 MAC = 2 FLOPs); "Of peak" divides by a large matmul
-timed at the same precision in the same run. A batch whose predicted peak memory (parameters + input +
-every layer output + the largest convolution's workspace: an upper bound) exceeds the device's free
+timed at the same precision in the same run. A batch whose predicted peak memory (parameters + the
+activations alive at the peak, input included, + the largest convolution's workspace) exceeds the device's free
 memory is skipped, and the run is refused when even the smallest batch cannot fit (--allow-large
 tries anyway). Exit status 1 when a configuration failed with an error (out-of-memory is reported,
 not an error).

@@ -27,8 +27,8 @@ count and stage output shapes are compared too.
 --resolution auto reduces spatial axes to 64 where the spec allows it (same output shape and
 parameter count: the network ends in global pooling); --resolution N forces N.
 Before torch is imported every spec is loaded and analyzed; a network whose predicted peak memory
-(parameters + input + every layer output + the largest convolution's workspace, batch 1, float32:
-an upper bound) exceeds this machine's available memory is refused (--allow-large tries anyway).
+(parameters + the activations alive at the peak, input included, + the largest convolution's
+workspace, batch 1, float32) exceeds this machine's available memory is refused (--allow-large tries anyway).
 Exit status: 0 everything agrees, 1 a disagreement, 2 an error (or torch/fvcore missing).
 """
 

@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from .common import add_param_option, add_spec_options, emit, load_from_args, param_overrides, positive_int, spec_paths
+from .graph import HELP as GRAPH_HELP
+from .graph import add_graph_options, run_graph
 
-HELP = "charts: per-layer profile, accuracy vs cost, scaling, roofline, throughput (PNG/SVG/PDF)"
+HELP = ("charts: per-layer profile, accuracy vs cost, scaling, roofline, throughput, network diagram, live memory "
+        "(PNG/SVG/PDF)")
 EPILOG = """\
 examples:
   archcalc plot layers specs/alexnet.yaml -o alexnet.png         # memory, params, MACs per layer
@@ -19,6 +22,9 @@ examples:
   archcalc plot scaling specs/efficientnet_b0.yaml -o scaling.png
   archcalc plot roofline specs/resnet50.yaml --device h100 --dtype bfloat16 --bench reports/bench/ -o roof.png
   archcalc plot throughput reports/bench/ -o throughput.png
+  archcalc plot memory specs/resnet50.yaml --mode training --batch 32 -o mem.png   # live bytes, fwd + bwd
+  archcalc plot graph specs/googlenet.yaml -o googlenet.svg      # the network, boxes coloured by MACs
+  archcalc plot graph specs/resnet50.yaml --depth 3 --color memory -o r50.pdf
 
 The image format follows the extension of -o (.png, .svg, .pdf). Charts have a white background.
 Costs are archcalc's static counts; 1 MAC = 1 multiply-accumulate = 2 FLOPs.
@@ -83,6 +89,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     c = chart("throughput", "measured images/s against batch size, per model and precision (bench results)")
     c.add_argument("results", nargs="+", metavar="RESULTS", help="archcalc bench JSON files or directories")
+
+    c = chart("memory", "activation bytes alive at every layer: an inference pass, or a training step's forward "
+                        "and backward")
+    c.add_argument("spec", help="path to a YAML spec")
+    c.add_argument("--batch", type=positive_int, default=1, metavar="N", help="batch size (default 1)")
+    c.add_argument("--mode", choices=("inference", "training"), default="inference", help="default inference")
+    c.add_argument("--optimizer", choices=("sgd", "momentum", "adam", "adamw"), default="adamw",
+                   help="training: the optimizer whose state the subtitle counts (default adamw)")
+    c.add_argument("--precision", choices=("float32", "bf16-mixed", "bfloat16"), default="float32",
+                   help="float32 (default), bf16-mixed or bfloat16")
+    add_spec_options(c)
+
+    add_graph_options(chart("graph", GRAPH_HELP))
     p.set_defaults(run=run)
 
 
@@ -97,6 +116,8 @@ def _floats(text: str) -> tuple[float, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.chart == "graph":
+        return run_graph(args)
     from ..plots.style import figure_bytes, figure_format
 
     from ..fileio import check_output
@@ -204,5 +225,16 @@ def _throughput(args: argparse.Namespace) -> Any:
     return draw_throughput(series, title=args.title)
 
 
+def _memory(args: argparse.Namespace) -> Any:
+    from ..analysis import analyze
+    from ..memory.training import activation_dtype
+    from ..plots.memory import draw_memory, memory_chart
+
+    analysis = analyze(load_from_args(args.spec, args), batch_size=args.batch, dtype=activation_dtype(args.precision))
+    chart = memory_chart(analysis, training=args.mode == "training", optimizer=args.optimizer,
+                         precision=args.precision)
+    return draw_memory(chart, title=args.title)
+
+
 _CHARTS = {"layers": _layers, "accuracy": _accuracy, "scaling": _scaling, "roofline": _roofline,
-           "throughput": _throughput}
+           "throughput": _throughput, "memory": _memory}

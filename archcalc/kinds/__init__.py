@@ -12,7 +12,8 @@ Adding a kind means adding it to its family module (or a new module imported bel
 
 from __future__ import annotations
 
-__all__ = ["KINDS", "ROW_KINDS", "LAYER_KINDS", "Kind", "Example", "FvcoreRule", "Step", "Layer", "LayerList",
+__all__ = ["KINDS", "ROW_KINDS", "LAYER_KINDS", "Kind", "Example", "FvcoreRule", "Step", "Memory", "Buffer", "Pass",
+           "Layer", "LayerList",
            "LeafLayer", "CompositeLayer", "ACTIVATION_KINDS", "children", "RESERVED_NAMES", "hidden_in_seed",
            "hidden_in_chart", "fvcore_rules", "kind_of"]
 
@@ -22,7 +23,7 @@ from pydantic import BaseModel, Field
 
 # Importing a family module registers its kinds; this order is the order of the schema's union.
 from . import conv, pool, dense, norm, elementwise, resample, channel, composite  # noqa: F401, I001
-from .base import KINDS, ROW_KINDS, Example, FvcoreRule, Kind, Step
+from .base import KINDS, ROW_KINDS, Buffer, Example, FvcoreRule, Kind, Memory, Pass, Step
 from .composite import RESERVED_NAMES, children
 from .elementwise import ACTIVATION_KINDS
 
@@ -55,6 +56,10 @@ def _complete() -> None:
             raise RuntimeError(f"layer kind {tag!r} has no torch builder")
         if k.example is None:  # pragma: no cover
             raise RuntimeError(f"layer kind {tag!r} has no example for the tests")
+    # every row type the analyzer emits needs a memory rule: leaves, the rows composites add, a concat's join
+    for tag, k in (*KINDS.items(), *ROW_KINDS.items()):
+        if (k.rule is not None or k.model is None or tag == "concat") and k.memory is None:  # pragma: no cover
+            raise RuntimeError(f"row kind {tag!r} has no memory rule")
 
 
 _complete()

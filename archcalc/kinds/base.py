@@ -15,7 +15,8 @@ but no model.
 from __future__ import annotations
 
 __all__ = [
-    "Kind", "Example", "FvcoreRule", "Step", "ShapeError", "LayerModel", "KINDS", "ROW_KINDS", "kind", "row_kind",
+    "Kind", "Example", "FvcoreRule", "Step", "Memory", "Buffer", "Pass", "SAVES_INPUT", "ShapeError", "LayerModel",
+    "KINDS", "ROW_KINDS", "kind", "row_kind",
     "Pos", "NonNeg", "PosOrAxes", "PadAxis", "Padding", "Float", "MAX_SIZE", "NAME_PATTERN", "whole_number",
     "finite_number",
 ]
@@ -112,6 +113,65 @@ class Step:
     attrs: dict[str, Any] = field(default_factory=dict)
 
 
+# --------------------------------------------------------------------------- what a memory rule returns
+
+
+@dataclass(frozen=True, slots=True)
+class Buffer:
+    """A tensor a row allocates besides its output: ``elements`` per sample (for the whole batch when not
+    ``batched``: per-channel statistics), of element type ``dtype``: ``act`` (the activations' type),
+    ``acc`` (statistics torch keeps in float32, or float64 for float64 activations), ``int64`` or ``bool``."""
+
+    elements: int
+    dtype: Literal["act", "acc", "int64", "bool"] = "act"
+    batched: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    """How one row's torch module uses activation memory: a kind's memory rule's answer, for inference
+    (``no_grad``) or for a training-mode forward (see :mod:`archcalc.memory`).
+
+    ``view``: the output is its first input's storage (a view, the tensor itself, or written in place),
+    so the row allocates nothing. ``scratch``: temporaries alive only while the row runs (padded copies,
+    a squeeze-excite's pooled vector). For training, what autograd keeps for backward: ``saves_inputs``
+    (indices of the row's inputs: 0 for a leaf), ``saves_output``, and ``saved``, new tensors kept only
+    for backward (pooling indices, dropout masks, normalization statistics, padded copies). Parameters
+    and buffers are never activations. ``channels_last``: the output's layout in memory, when the row
+    sets it (a layer norm or per-position linear works on a channels-last tensor); None keeps the input's.
+    ``strided``: a view that skips elements of its input (a crop, a channel slice of a batch), which a
+    reshape after it must copy.
+    """
+
+    view: bool = False
+    scratch: tuple[Buffer, ...] = ()
+    saves_inputs: tuple[int, ...] = ()
+    saves_output: bool = False
+    saved: tuple[Buffer, ...] = ()
+    channels_last: bool | None = None
+    strided: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Pass:
+    """Which pass a memory rule answers for: inference (``no_grad``, eval) or a training-mode forward with
+    autograd recording, on ``cuda`` (the prediction's device) or the ``cpu`` (where a few operators keep
+    other tensors: each rule says where, with ``NB:``); the batch size; and the layout of the row's input in
+    memory: ``channels_last`` (after a layer norm or a per-position linear, and the convolutions and
+    element-wise layers that follow, which keep the layout), ``strided`` (a view that skips elements:
+    a crop, a channel slice)."""
+
+    training: bool = False
+    device: Literal["cuda", "cpu"] = "cuda"
+    batch_size: int = 1
+    channels_last: bool = False
+    strided: bool = False
+
+
+SAVES_INPUT: tuple[int, ...] = (0,)
+"""``saves_inputs`` of a row that keeps its (only) input."""
+
+
 # --------------------------------------------------------------------------- the record
 
 
@@ -163,6 +223,7 @@ class Kind:
     children: Callable[[Any], list[tuple[str, Any]]] | None = None  # composites: child layer lists
     build: Callable[[Any, Any], Any] | None = None  # (layer, build context) -> torch.nn.Module
     variants: tuple[Example, ...] = ()  # more worked examples: the kind's other settings
+    memory: Callable[[Any, Pass], Memory] | None = None  # rows: (LayerRow, Pass) -> Memory
 
     @property
     def composite(self) -> bool:
@@ -199,6 +260,11 @@ class Registration:
     def builder(self, fn: Callable) -> Callable:
         return self._set("build", fn)
 
+    def memory(self, fn: Callable) -> Callable:
+        """The memory rule: ``(row, Pass) -> Memory`` for a row of this kind (``row.layer`` is None for
+        the rows a composite adds, such as a residual's post-join activation)."""
+        return self._set("memory", fn)
+
 
 KINDS: dict[str, Kind] = {}
 """Every ``type`` tag a spec may use, in registration order (the order of the schema's union)."""
@@ -229,10 +295,10 @@ def kind(model: type[BaseModel], *, example: Example | Mapping[str, Example] | N
 
 
 def row_kind(tag: str, *, fvcore: tuple[FvcoreRule, ...] = (), hidden_in_seed: bool = False,
-             hidden_in_chart: bool = False) -> Kind:
-    """Register an analyzer row type a spec cannot write (no model, no rule, no builder)."""
+             hidden_in_chart: bool = False, memory: Callable[[Any, Pass], Memory] | None = None) -> Kind:
+    """Register an analyzer row type a spec cannot write (no model, no rule, no builder; a memory rule)."""
     if tag in KINDS or tag in ROW_KINDS:  # pragma: no cover
         raise RuntimeError(f"row kind {tag!r} defined twice")
-    k = Kind(tag, None, None, tuple(fvcore), hidden_in_seed, hidden_in_chart)
+    k = Kind(tag, None, None, tuple(fvcore), hidden_in_seed, hidden_in_chart, memory=memory)
     ROW_KINDS[tag] = k
     return k

@@ -10,7 +10,8 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from .. import formulas as F
 from ..geometry import ShapeError
-from .base import MAX_SIZE, Example, FvcoreRule, LayerModel, NonNeg, Pos, Step, whole_number, kind
+from .base import (MAX_SIZE, SAVES_INPUT, Buffer, Example, FvcoreRule, LayerModel, Memory, NonNeg, Pass, Pos, Step,
+                   kind, whole_number)
 from .elementwise import FVCORE_ELEMENTWISE_OPS
 from .pool import pool2d_delta
 from .shapes import spatial_axes
@@ -86,6 +87,20 @@ def _se(layer: SqueezeExcite, shape: tuple[int, ...]) -> Step:
                 ops=F.se_ops(c, F.prod(spatial), mid), attrs={"mid": mid})
 
 
+@se.memory
+def _se_memory(row, mode: Pass) -> Memory:
+    """Squeeze-excite allocates its output ``x * gate`` while the gate (C values per sample) is alive; its
+    other squeezed vectors come and go before. For backward it keeps ``x``, the pooled vector (fc1's
+    input), the squeezed activation (relu's output, or silu/hardswish's input and fc2's input) and the
+    gate (sigmoid's output, or hardsigmoid's input and output)."""
+    c, mid = row.input_shape[0], row.attrs["mid"]
+    if not mode.training:
+        return Memory(scratch=(Buffer(c),))
+    act_keeps = mid if row.layer.activation == "relu" else 2 * mid
+    gate_keeps = c if row.layer.gate == "sigmoid" else 2 * c
+    return Memory(saves_inputs=SAVES_INPUT, saved=(Buffer(c), Buffer(act_keeps), Buffer(gate_keeps)))
+
+
 @se.builder
 def _build_se(layer: SqueezeExcite, ctx):
     from ..torch import modules as M
@@ -101,6 +116,13 @@ def _shuffle(layer: ChannelShuffle, shape: tuple[int, ...]) -> Step:
     return Step(shape, attrs={"groups": layer.groups})
 
 
+@shuffle.memory
+def _shuffle_memory(row, mode: Pass) -> Memory:
+    """The reshape after the transpose copies: a new output (unless one group or one channel per group leaves
+    nothing to permute: then it is a view); backward needs nothing."""
+    return Memory(view=row.layer.groups in (1, row.input_shape[0]))
+
+
 @shuffle.builder
 def _build_shuffle(layer: ChannelShuffle, ctx):
     from ..torch import modules as M
@@ -113,6 +135,13 @@ def _split(layer: ChannelSplit, shape: tuple[int, ...]) -> Step:
     if shape[0] % layer.parts:
         raise ShapeError(f"channels {shape[0]} do not split into {layer.parts} equal parts")
     return Step((shape[0] // layer.parts, *shape[1:]), attrs={"parts": layer.parts, "index": layer.index})
+
+
+@split.memory
+def _split_memory(row, mode: Pass) -> Memory:
+    """A channel slice: a view of its input (its channels and positions still one run of elements per
+    sample, so a reshape of them is a view too)."""
+    return Memory(view=True)
 
 
 @split.builder

@@ -8,8 +8,9 @@ A composite's structure is written once, here:
 * its ``walk`` tells the analyzer how to run the nested lists and which rows of its own it adds:
   a residual's ``add`` (one op per element), its post-add activation ``act`` and projection
   ``shortcut``, a concat's ``concat`` (the joined tensor). The walker it receives implements
-  ``run``, ``leaf``, ``emit``, ``group``, ``mark``, ``state``, ``merged`` and ``fail`` (see
-  :class:`archcalc.analysis.engine.Walker`).
+  ``run``, ``leaf``, ``emit``, ``group``, ``mark``, ``state``, ``merged``, ``joined`` (the input of a
+  join row: every tensor it reads) and ``fail`` (see :class:`archcalc.analysis.engine.Walker`).
+* its ``memory`` rules say what the rows it adds allocate and keep for backward (:mod:`archcalc.memory`).
 * its ``build`` makes the torch container whose children carry the same names.
 
 :data:`RESERVED_NAMES` are the names of the rows composites add; a spec may not use them for its
@@ -28,7 +29,7 @@ from .. import formulas as F
 from ..errors import Location
 from ..receptive_field import Window
 from .base import KINDS as KINDS_BY_TAG
-from .base import NAME_PATTERN, Example, FvcoreRule, LayerModel, Step, kind, row_kind
+from .base import NAME_PATTERN, Example, FvcoreRule, LayerModel, Memory, Pass, Step, kind, row_kind
 from .conv import EXPLICIT_PADDING, Conv
 from .elementwise import ELEMENTWISE_NOT_COUNTED, ActivationName
 from .norm import BatchNorm
@@ -229,10 +230,16 @@ def _walk_concat(w: Any, layer: Concat, path: str, depth: int, state: Any) -> An
         listing = ", ".join(f"{b.name} {list(s)}" for b, s in zip(layer.branches, shapes))
         w.fail(f"cannot concatenate branches of different spatial sizes: {listing}", layer, path)
     out_shape = (sum(s[0] for s in shapes), *shapes[0][1:])
-    joined = w.emit(f"{path}.concat", "concat", depth + 1, w.state(shapes[0], w.merged(outs)),
+    joined = w.emit(f"{path}.concat", "concat", depth + 1, w.joined(shapes[0], outs),
                     Step(out_shape, attrs={"branches": [s[0] for s in shapes]}))
     w.group(path, layer.type, depth, state, joined, first)
     return joined
+
+
+@concat.memory
+def _concat_memory(row, mode: Pass) -> Memory:
+    """``torch.cat`` allocates its output while its inputs are alive; backward needs only the sizes."""
+    return Memory()
 
 
 @concat.builder
@@ -272,10 +279,13 @@ residual = kind(
                 (4, 3, 3), (4, 3, 3), params=16, macs=144, ops=72),
     ))
 residual.children(_residual_children)
-row_kind("add", fvcore=(ELEMENTWISE_NOT_COUNTED,))
+row_kind("add", fvcore=(ELEMENTWISE_NOT_COUNTED,),
+         memory=lambda row, mode: Memory())  # a new sum; backward needs nothing
 row_kind("mul", fvcore=(FvcoreRule("gate_not_counted", "fvcore does not count an element-wise product; archcalc "
-                                   "counts the gating multiply as 1 op per output element", ops=r"aten::mul_?"),))
-row_kind("zeropad", fvcore=(EXPLICIT_PADDING,))
+                                   "counts the gating multiply as 1 op per output element", ops=r"aten::mul_?"),),
+         memory=lambda row, mode: Memory(saves_inputs=(0, 1)))  # each factor's gradient reads the other
+row_kind("zeropad", fvcore=(EXPLICIT_PADDING,),
+         memory=lambda row, mode: Memory())  # a strided view, then F.pad's new tensor; backward needs nothing
 
 
 def joined_shape(join: str, body: tuple[int, ...], shortcut: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -330,7 +340,7 @@ def _residual_rows(w: Any, layer: Residual, path: str, depth: int, state: Any) -
         w.fail(f"residual branches cannot {how}: body {list(body.shape)} vs shortcut {list(short.shape)}",
                layer, path)
     row = "mul" if layer.join == "multiply" else "add"
-    out = w.emit(f"{path}.{row}", row, depth, w.state(joined, w.merged([body, short])),
+    out = w.emit(f"{path}.{row}", row, depth, w.joined(joined, [body, short]),
                  Step(joined, ops=F.elementwise_ops(F.prod(joined))))
     if layer.activation is not None:
         out = w.emit(f"{path}.act", layer.activation, depth, out,

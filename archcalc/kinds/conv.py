@@ -11,7 +11,8 @@ from pydantic import BeforeValidator, Field, model_validator
 from .. import formulas as F
 from ..geometry import ShapeError, conv_channels, resolve_padding
 from ..receptive_field import Transposed
-from .base import MAX_SIZE, Example, FvcoreRule, LayerModel, NonNeg, Padding, Pos, PosOrAxes, Step, finite_number, kind
+from .base import (MAX_SIZE, SAVES_INPUT, Buffer, Example, FvcoreRule, LayerModel, Memory, NonNeg, Padding, Pass, Pos,
+                   PosOrAxes, Step, finite_number, kind)
 from .shapes import axes, check_size, show, show_pad, spatial_axes, window_out, windows
 
 
@@ -113,6 +114,30 @@ def _build_conv(layer: Conv, ctx):
     return padded
 
 
+def padded_input(layer: Conv, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The input after the explicit ``F.pad`` of an asymmetric ('same') padding, or None when torch's own
+    symmetric ``padding=`` is used (the builder's choice)."""
+    spatial = shape[1:]
+    n = len(spatial)
+    kernel, stride = axes(layer.kernel, n, "kernel"), axes(layer.stride, n, "stride")
+    pads = resolve_padding(layer.padding, spatial, kernel, stride, axes(layer.dilation, n, "dilation"))
+    if all(lo == hi for lo, hi in pads):
+        return None
+    return (shape[0], *(s + lo + hi for s, (lo, hi) in zip(spatial, pads)))
+
+
+@conv.memory
+def _conv_memory(row, mode: Pass) -> Memory:
+    """A convolution keeps its input for backward (the weight is a parameter). With asymmetric padding the
+    builder pads explicitly first: the padded copy is what the convolution keeps (or, at inference,
+    scratch while it runs)."""
+    padded = padded_input(row.layer, row.input_shape) if row.layer is not None else None
+    if padded is None:
+        return Memory(saves_inputs=SAVES_INPUT)
+    copy = (Buffer(F.prod(padded)),)
+    return Memory(saved=copy) if mode.training else Memory(scratch=copy)
+
+
 # --------------------------------------------------------------------------- conv_transpose
 
 conv_transpose = kind(
@@ -151,6 +176,12 @@ def _conv_transpose(layer: ConvTranspose, shape: tuple[int, ...]) -> Step:
         windows=maps,
         attrs={"filters": c_out, "kernel": show(kernel), "stride": show(stride), "padding": show(padding)},
     )
+
+
+@conv_transpose.memory
+def _conv_transpose_memory(row, mode: Pass) -> Memory:
+    """A transposed convolution keeps its input for backward."""
+    return Memory(saves_inputs=SAVES_INPUT)
 
 
 @conv_transpose.builder

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from .. import formulas as F
 from ..geometry import ShapeError
-from .base import Example, FvcoreRule, LayerModel, Pos, Step, kind
+from .base import SAVES_INPUT, Buffer, Example, FvcoreRule, LayerModel, Memory, Pass, Pos, Step, kind
 from .shapes import check_size, spatial_axes
 
 
@@ -58,6 +58,24 @@ def _linear(layer: Linear, shape: tuple[int, ...]) -> Step:
                 macs=F.linear_macs(shape[0], layer.out), attrs={"filters": layer.out})
 
 
+@linear.memory
+def _linear_memory(row, mode: Pass) -> Memory:
+    """A linear layer keeps its input for backward (the weight is a parameter). Per position, it runs on
+    the input with its channels moved last: unless the input is laid out channels-last already, matmul
+    copies it to a contiguous tensor first, and that copy is what it keeps (at inference, scratch), and
+    adds the bias apart; its output is channels-last."""
+    if not row.layer.per_position:
+        return Memory(saves_inputs=SAVES_INPUT)
+    if (mode.channels_last and not mode.strided) or F.prod(row.input_shape[1:]) == 1:
+        return Memory(saves_inputs=SAVES_INPUT, channels_last=True)
+    # the copy, then mm (the copy alive), then a separate bias add (the product alive): besides the output,
+    # the larger of the two at inference; in training the copy is kept and the product is scratch
+    copy, product = F.prod(row.input_shape), F.prod(row.output_shape)
+    if mode.training:
+        return Memory(saved=(Buffer(copy),), scratch=(Buffer(product),) if row.layer.bias else (), channels_last=True)
+    return Memory(scratch=(Buffer(max(copy, product) if row.layer.bias else copy),), channels_last=True)
+
+
 @linear.builder
 def _build_linear(layer: Linear, ctx):
     from torch import nn
@@ -74,6 +92,14 @@ def _build_linear(layer: Linear, ctx):
 @flatten.rule
 def _flatten(layer: Flatten, shape: tuple[int, ...]) -> Step:
     return Step(check_size((F.prod(shape),)), flattens=True)
+
+
+@flatten.memory
+def _flatten_memory(row, mode: Pass) -> Memory:
+    """A view of its input: nothing allocated, nothing kept; unless the input is a strided view (a crop, a
+    channel slice) or laid out channels-last with more than one position, which the reshape must copy."""
+    copies = mode.strided or (mode.channels_last and F.prod(row.input_shape[1:]) > 1)
+    return Memory(view=not copies, channels_last=False)
 
 
 @flatten.builder

@@ -10,7 +10,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import BeforeValidator, Field, model_validator
 
 from .. import formulas as F
-from .base import Example, Float, FvcoreRule, LayerModel, Step, finite_number, kind
+from .base import SAVES_INPUT, Buffer, Example, Float, FvcoreRule, LayerModel, Memory, Pass, Step, finite_number, kind
 
 ActivationName = Literal["relu", "relu6", "leaky_relu", "elu", "gelu", "sigmoid", "tanh",
                          "hardswish", "hardsigmoid", "silu", "mish"]
@@ -96,6 +96,19 @@ def _activation(layer: Activation, shape: tuple[int, ...]) -> Step:
     return Step(shape, ops=F.elementwise_ops(F.prod(shape)))
 
 
+SAVES_RESULT = frozenset({"relu", "sigmoid", "tanh"})
+"""Activations whose backward reads their output (the others read their input)."""
+
+
+@activation.memory
+def _activation_memory(row, mode: Pass) -> Memory:
+    """The builder's activations are not in place: each allocates its output. For backward, relu,
+    sigmoid and tanh keep their output, the others their input."""
+    if row.type in SAVES_RESULT:
+        return Memory(saves_output=True)
+    return Memory(saves_inputs=SAVES_INPUT)
+
+
 @activation.builder
 def _build_activation(layer: Activation, ctx):
     from ..torch import modules as M
@@ -106,6 +119,17 @@ def _build_activation(layer: Activation, ctx):
 @dropout.rule
 def _dropout(layer: Dropout, shape: tuple[int, ...]) -> Step:
     return Step(shape)
+
+
+@dropout.memory
+def _dropout_memory(row, mode: Pass) -> Memory:
+    """At inference dropout returns its input itself; in training it allocates its output and keeps a
+    one-byte mask per element for backward (CUDA's fused ``native_dropout``)."""
+    if not mode.training or row.layer.p == 0:
+        return Memory(view=True)
+    # NB: on the CPU torch's unfused dropout keeps its noise tensor (input * noise) in the activations' type
+    mask = "act" if mode.device == "cpu" else "bool"
+    return Memory(saved=(Buffer(F.prod(row.input_shape), mask),))
 
 
 @dropout.builder
@@ -120,6 +144,15 @@ def _stochastic_depth(layer: StochasticDepth, shape: tuple[int, ...]) -> Step:
     return Step(shape, attrs={"p": layer.p})
 
 
+@stochastic_depth.memory
+def _stochastic_depth_memory(row, mode: Pass) -> Memory:
+    """The identity at inference (and when ``p`` is 0); in training ``x * noise``, keeping the noise (one
+    value per sample in ``row`` mode, one per batch in ``batch`` mode) for backward."""
+    if not mode.training or row.layer.p == 0:
+        return Memory(view=True)
+    return Memory(saved=(Buffer(1, batched=row.layer.mode == "row"),))
+
+
 @stochastic_depth.builder
 def _build_stochastic_depth(layer: StochasticDepth, ctx):
     from ..torch import modules as M
@@ -132,6 +165,12 @@ def _layer_scale(layer: LayerScale, shape: tuple[int, ...]) -> Step:
     return Step(shape, params=F.layer_scale_params(shape[0]), ops=F.elementwise_ops(F.prod(shape)))
 
 
+@layer_scale.memory
+def _layer_scale_memory(row, mode: Pass) -> Memory:
+    """``gamma * x`` allocates its output and keeps ``x`` for gamma's gradient."""
+    return Memory(saves_inputs=SAVES_INPUT)
+
+
 @layer_scale.builder
 def _build_layer_scale(layer: LayerScale, ctx):
     from ..torch import modules as M
@@ -142,6 +181,12 @@ def _build_layer_scale(layer: LayerScale, ctx):
 @softmax.rule
 def _softmax(layer: Softmax, shape: tuple[int, ...]) -> Step:
     return Step(shape, ops=F.softmax_ops(F.prod(shape)))
+
+
+@softmax.memory
+def _softmax_memory(row, mode: Pass) -> Memory:
+    """Softmax keeps its output for backward."""
+    return Memory(saves_output=True)
 
 
 @softmax.builder

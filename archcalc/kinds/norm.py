@@ -11,7 +11,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field
 
 from .. import formulas as F
-from .base import Example, Float, FvcoreRule, LayerModel, Pos, Step, finite_number, kind
+from .base import (SAVES_INPUT, Buffer, Example, Float, FvcoreRule, LayerModel, Memory, Pass, Pos, Step, finite_number,
+                   kind)
 from .shapes import spatial_axes
 
 
@@ -98,6 +99,16 @@ def _batchnorm(layer: BatchNorm, shape: tuple[int, ...]) -> Step:
                 ops=F.batchnorm_ops(F.prod(shape)))
 
 
+@batchnorm.memory
+def _batchnorm_memory(row, mode: Pass) -> Memory:
+    """Training-mode batch norm keeps its input and the batch mean and inverse standard deviation of each
+    channel (float32) for backward; the running statistics are buffers, not activations."""
+    if not mode.training:
+        return Memory()
+    stats = Buffer(row.input_shape[0], "acc", batched=False)
+    return Memory(saves_inputs=SAVES_INPUT, saved=(stats, stats))
+
+
 @batchnorm.builder
 def _build_batchnorm(layer: BatchNorm, ctx):
     from ..torch import modules as M
@@ -109,6 +120,22 @@ def _build_batchnorm(layer: BatchNorm, ctx):
 def _layernorm(layer: LayerNorm, shape: tuple[int, ...]) -> Step:
     return Step(shape, params=F.layernorm_params(shape[0], affine=layer.affine),
                 ops=F.layernorm_ops(F.prod(shape), affine=layer.affine))
+
+
+@layernorm.memory
+def _layernorm_memory(row, mode: Pass) -> Memory:
+    """Layer norm computes the mean and reciprocal standard deviation of each position (float32) and keeps
+    them and its input for backward (at inference they are scratch). It normalizes the channels moved
+    last: unless the input is laid out channels-last already, the CUDA kernel first copies it to a
+    contiguous tensor (scratch); its output is channels-last."""
+    positions = F.prod(row.input_shape[1:])
+    stats = (Buffer(positions, "acc"), Buffer(positions, "acc"))
+    # NB: the CPU kernel reads the strided input as it is
+    dense_last = mode.channels_last and not mode.strided
+    copy = () if dense_last or positions == 1 or mode.device == "cpu" else (Buffer(F.prod(row.input_shape)),)
+    if mode.training:
+        return Memory(saves_inputs=SAVES_INPUT, saved=stats, scratch=copy, channels_last=positions > 1)
+    return Memory(scratch=(*stats, *copy), channels_last=positions > 1)
 
 
 @cache
@@ -134,6 +161,16 @@ def _grn(layer: GRN, shape: tuple[int, ...]) -> Step:
     return Step(shape, params=F.grn_params(shape[0]), ops=F.grn_ops(shape[0], F.prod(spatial)))
 
 
+@grn.memory
+def _grn_memory(row, mode: Pass) -> Memory:
+    """GRN is several element-wise operations (see ``GlobalResponseNorm.forward``)."""
+    c = row.input_shape[0]
+    full = Buffer(F.prod(row.input_shape))
+    if mode.training:
+        return Memory(saves_inputs=SAVES_INPUT, saved=(Buffer(c), Buffer(1), Buffer(c), full))
+    return Memory(scratch=(full, Buffer(c), Buffer(c)))
+
+
 @grn.builder
 def _build_grn(layer: GRN, ctx):
     from ..torch import modules as M
@@ -144,6 +181,22 @@ def _build_grn(layer: GRN, ctx):
 @lrn.rule
 def _lrn(layer: LRN, shape: tuple[int, ...]) -> Step:
     return Step(shape, ops=F.lrn_ops(F.prod(shape), layer.size), attrs={"size": layer.size})
+
+
+@lrn.memory
+def _lrn_memory(row, mode: Pass) -> Memory:
+    """Local response norm is several operations (``F.local_response_norm``): ``div = x * x`` is padded
+    by ``size - 1`` channels and averaged over ``size`` channels, then ``(div * alpha + k) ** beta`` and
+    ``x / div``. For backward: ``x``, the padded squares (the pooling's input), ``div * alpha + k``
+    (the power's input) and the power (the division's divisor). At inference, before the output exists,
+    either the squares and their padded copy or three input-sized temporaries are alive (the pooled squares,
+    ``* alpha``, ``+ k``): besides the output, the larger of the padded copy and two input sizes."""
+    c, spatial = row.input_shape[0], F.prod(row.input_shape[1:])
+    full = F.prod(row.input_shape)
+    padded = (c + row.layer.size - 1) * spatial if row.layer is not None else full
+    if mode.training:
+        return Memory(saves_inputs=SAVES_INPUT, saved=(Buffer(padded), Buffer(full), Buffer(full)))
+    return Memory(scratch=(Buffer(max(padded, 2 * full)),))
 
 
 @lrn.builder

@@ -16,7 +16,7 @@ from pydantic import Field
 from .. import formulas as F
 from ..geometry import ShapeError, resolve_padding
 from ..receptive_field import Ratio, Window
-from .base import Example, FvcoreRule, LayerModel, Padding, PosOrAxes, Step, kind
+from .base import SAVES_INPUT, Buffer, Example, FvcoreRule, LayerModel, Memory, Pass, Padding, PosOrAxes, Step, kind
 from .shapes import axes, check_size, show, show_pad, spatial_axes, window_out, windows
 
 
@@ -111,6 +111,45 @@ def _pool(layer: MaxPool | AvgPool, shape: tuple[int, ...]) -> Step:
                        "ceil_mode": layer.ceil_mode})
 
 
+def _padded(layer: MaxPool | AvgPool, shape: tuple[int, ...], out: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The input after the builder's explicit padding (asymmetric pads, or a 3-D average pool smaller than
+    its kernel; ceil-mode overhang included), or None when torch's pooling pads by itself."""
+    spatial = shape[1:]
+    n = len(spatial)
+    kernel = axes(layer.kernel, n, "kernel")
+    stride = axes(layer.stride, n, "stride") if layer.stride is not None else kernel
+    dilation = axes(getattr(layer, "dilation", 1), n, "dilation")
+    pads = resolve_padding(layer.padding, spatial, kernel, stride, dilation)
+    small_3d = layer.type == "avgpool" and n == 3 and any(s < k for s, k in zip(spatial, kernel))
+    if all(lo == hi for lo, hi in pads) and not small_3d:
+        return None
+    padded = []
+    for s, k, st, (lo, hi), d, o in zip(spatial, kernel, stride, pads, dilation, out[1:]):
+        window = d * (k - 1) + 1
+        padded.append(s + lo + hi + max(0, (o - 1) * st + window - (s + lo + hi)))
+    return (shape[0], *padded)
+
+
+@window_pool.memory
+@avg_pool.memory
+def _pool_memory(row, mode: Pass) -> Memory:
+    """Max pooling keeps its input and the int64 index of each maximum for backward, and computes the
+    indices at inference too (scratch; torch's CPU kernel without them is used only outside CUDA and
+    dispatch modes); average pooling keeps its input. With explicit padding the padded copy takes the
+    input's place."""
+    layer = row.layer
+    padded = _padded(layer, row.input_shape, row.output_shape)
+    indices = (Buffer(F.prod(row.output_shape), "int64"),) if layer.type == "maxpool" else ()
+    if mode.training:
+        if padded is None:
+            return Memory(saves_inputs=SAVES_INPUT, saved=indices)
+        return Memory(saved=(Buffer(F.prod(padded)), *indices))
+    scratch = indices
+    if padded is not None:
+        scratch = (*scratch, Buffer(F.prod(padded)))
+    return Memory(scratch=scratch)
+
+
 @window_pool.builder
 @avg_pool.builder
 def _build_pool(layer: MaxPool | AvgPool, ctx):
@@ -173,6 +212,26 @@ def _global_pool(layer: GlobalAvgPool, shape: tuple[int, ...]) -> Step:
     step.windows = tuple(Window(s, s, 0) for s in spatial)
     step.attrs = {"kernel": show(spatial)}
     return step
+
+
+@adaptive_avg.memory
+@adaptive_max.memory
+def _adaptive_memory(row, mode: Pass) -> Memory:
+    """Adaptive average pooling keeps its input for backward, unless it pools to size 1 (torch computes that
+    as a mean, whose backward needs only sizes); adaptive max pooling keeps its input and the int64 index
+    of each maximum (computed at inference too, as scratch)."""
+    if row.type == "adaptive_maxpool":
+        indices = (Buffer(F.prod(row.output_shape), "int64"),)
+        return Memory(saves_inputs=SAVES_INPUT, saved=indices) if mode.training else Memory(scratch=indices)
+    if all(d == 1 for d in row.output_shape[1:]):
+        return Memory()
+    return Memory(saves_inputs=SAVES_INPUT)
+
+
+@global_avg.memory
+def _global_pool_memory(row, mode: Pass) -> Memory:
+    """Pooling to size 1 is a mean over the positions: backward needs only the input's shape."""
+    return Memory()
 
 
 @adaptive_avg.builder

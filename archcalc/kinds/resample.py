@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from .. import formulas as F
 from ..geometry import ShapeError
 from ..receptive_field import Ratio, Window
-from .base import Example, FvcoreRule, LayerModel, Pos, PosOrAxes, Step, kind
+from .base import Example, FvcoreRule, LayerModel, Memory, Pass, Pos, PosOrAxes, Step, kind
 from .shapes import axes, check_size, show, spatial_axes
 
 
@@ -73,6 +73,12 @@ def _upsample(layer: Upsample, shape: tuple[int, ...]) -> Step:
                 attrs={"mode": layer.mode})
 
 
+@upsample.memory
+def _upsample_memory(row, mode: Pass) -> Memory:
+    """Upsampling allocates its output; its backward needs only the sizes."""
+    return Memory()
+
+
 @upsample.builder
 def _build_upsample(layer: Upsample, ctx):
     from torch import nn
@@ -98,6 +104,23 @@ def _crop(layer: Crop, shape: tuple[int, ...]) -> Step:
     # NB: a centre crop keeps the grid; the first output pixel moves by (s - c) // 2 inputs.
     maps = tuple(Window(1, 1, -((s - c) // 2)) for s, c in zip(spatial, size))
     return Step((shape[0], *size), windows=maps, attrs={"size": show(size)})
+
+
+@crop.memory
+def _crop_memory(row, mode: Pass) -> Memory:
+    """A centre crop is a slice: a view of its input, strided (a reshape of [C, *spatial] must copy it)
+    unless its elements are still evenly spaced."""
+    return Memory(view=True, strided=not _evenly_spaced(row.output_shape, row.input_shape))
+
+
+def _evenly_spaced(shape: tuple[int, ...], base: tuple[int, ...]) -> bool:
+    """Whether a slice of ``shape`` from a contiguous ``base`` can be viewed as one run of elements: each
+    axis' step equals the next kept axis' size times its step (axes of size 1 do not count)."""
+    strides = [1] * len(base)
+    for i in range(len(base) - 2, -1, -1):
+        strides[i] = strides[i + 1] * base[i + 1]
+    kept = [(n, st) for n, st in zip(shape, strides) if n != 1]
+    return all(st == n * inner for (_, st), (n, inner) in zip(kept, kept[1:]))
 
 
 @crop.builder

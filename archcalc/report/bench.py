@@ -176,8 +176,8 @@ def _table(run: BenchRun, *, markdown: bool) -> str:
         f"Ref.: {s.reference_timer}; Ref. diff = Ref. / Latency - 1, '!' when beyond {s.tolerance:.0%}.",
         "Achieved MAC/s = static MACs/image x images/s; Of peak = achieved / measured matmul peak "
         "(1 MAC = 2 FLOPs).",
-        "Predicted memory = parameters + input + every layer output at this precision (an upper bound: "
-        "inference frees most activations); Peak memory = "
+        "Predicted memory = parameters + the activations' live peak (the input included) at this precision "
+        "(archcalc's liveness model); Peak memory = "
         + ("n/a on the CPU (torch's CPU allocator keeps no peak counter)." if run.on_cpu else
            "torch.cuda.max_memory_allocated while timing (after warm-up)."),
     ]

@@ -71,10 +71,12 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
 
 def html_table(headers: Sequence[str], body: Sequence[Sequence[Any]], *, total: Sequence[Any] | None = None,
                align: Sequence[str] | None = None, sort_keys: Sequence[Sequence[Any]] | None = None,
-               caption: str | None = None, sortable: bool = True, raw_html: Sequence[bool] | None = None) -> str:
+               caption: str | None = None, sortable: bool = True, raw_html: Sequence[bool] | None = None,
+               row_names: Sequence[str] | None = None) -> str:
     """A ``<table class="archcalc">``: numeric columns (``align`` ``"r"``) right-aligned, the
     ``total`` row in ``<tfoot>``, exact values in ``data-sort`` for sorting. Cells are escaped
-    unless their column is marked in ``raw_html`` (links)."""
+    unless their column is marked in ``raw_html`` (links). ``row_names``: each body row's layer
+    name, as ``data-row`` (the network diagram highlights rows by it)."""
     align = list(align) if align is not None else ["l"] * len(headers)
     raw_html = list(raw_html) if raw_html is not None else [False] * len(headers)
 
@@ -94,7 +96,8 @@ def html_table(headers: Sequence[str], body: Sequence[Sequence[Any]], *, total: 
     out.append("<tbody>")
     for r, row in enumerate(body):
         keys = sort_keys[r] if sort_keys is not None else [None] * len(row)
-        out.append("<tr>" + "".join(cell(i, v, key=keys[i]) for i, v in enumerate(row)) + "</tr>")
+        name = f' data-row="{escape(row_names[r])}"' if row_names is not None else ""
+        out.append(f"<tr{name}>" + "".join(cell(i, v, key=keys[i]) for i, v in enumerate(row)) + "</tr>")
     out.append("</tbody>")
     if total is not None:
         out.append("<tfoot><tr>" + "".join(cell(i, v) for i, v in enumerate(total)) + "</tr></tfoot>")
@@ -102,9 +105,11 @@ def html_table(headers: Sequence[str], body: Sequence[Sequence[Any]], *, total: 
     return "\n".join(out) + "\n"
 
 
-def html_page(title: str, body: str, *, script: bool = True) -> str:
-    """A complete HTML document around ``body`` (already HTML), with the inline style and script."""
-    js = f"<script>\n{SORT_JS}</script>\n" if script else ""
+def html_page(title: str, body: str, *, script: bool = True, extra_css: str = "", extra_js: str = "") -> str:
+    """A complete HTML document around ``body`` (already HTML), with the inline style and script;
+    ``extra_css`` and ``extra_js`` are appended to them (the network diagram's)."""
+    js = f"<script>\n{SORT_JS}{extra_js}</script>\n" if script else ""
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{escape(title)}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n{body}{js}</body>\n</html>\n")
+            f"<title>{escape(title)}</title>\n<style>\n{CSS}{extra_css}</style>\n</head>\n<body>\n{body}{js}"
+            "</body>\n</html>\n")

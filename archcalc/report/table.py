@@ -1,7 +1,11 @@
 """Tables of an :class:`~archcalc.analysis.Analysis` in every format users ask for.
 
-Two layouts (``style``): ``default`` (layer, type, shapes, params, headline cost, ops, memory,
-receptive field) and ``seed`` (the lecture's AlexNet columns). Formats: ``table`` (terminal),
+Two layouts (``style``): ``default`` (layer, type, shapes, params, headline cost, ops, output size,
+live memory, receptive field) and ``seed`` (the lecture's AlexNet columns). Memory comes in two
+columns that say what they hold: ``Output mem``, each row's output tensor as if it were new (its
+Total is the sum over the rows, ``activation_bytes``: an upper bound no allocator shows), and ``Live
+mem``, the activations alive after the row in an inference pass (its Total is the peak during the pass,
+``peak_activation_bytes``, the input included); see :mod:`archcalc.conventions`. Formats: ``table`` (terminal),
 ``markdown``, ``csv``, ``json``, ``latex`` (booktabs) and ``html`` (a ``<table>`` fragment; the
 self-contained page is :func:`archcalc.site.pages.single_page`). Numbers are human-readable
 (counts K/M/G with decimal prefixes, memory KB/MB with 1024 steps, three significant digits)
@@ -54,6 +58,7 @@ def report_dict(analysis: Analysis, *, convention: Convention | str = Convention
         "layers": [_row_dict(r, conv) for r in analysis.rows_at_depth(depth)],
         "groups": [_row_dict(g, conv) for g in analysis.groups],
         "totals": {"params": t.params, "macs": t.macs, "ops": t.ops, "activation_bytes": t.activation_bytes,
+                   "peak_activation_bytes": t.peak_activation_bytes, "saved_bytes": t.saved_bytes,
                    "pooling_ops": t.pooling_ops, "seed_flops": t.seed_flops, "flops": t.flops,
                    "headline": analysis.headline(conv), "param_bytes": analysis.param_bytes,
                    "input_bytes": analysis.input_bytes},
@@ -65,7 +70,7 @@ def _row_dict(r: Row, conv: Convention) -> dict[str, Any]:
         "name": r.name, "type": r.type, "depth": r.depth, "group": isinstance(r, GroupRow),
         "input_shape": list(r.input_shape), "output_shape": list(r.output_shape),
         "params": r.params, "macs": r.macs, "ops": r.ops, "activation_bytes": r.activation_bytes,
-        "pooling_ops": r.pooling_ops, "headline": headline_count(conv, macs=r.macs, pooling_ops=r.pooling_ops),
+        "live_bytes": r.live_bytes, "saved_bytes": r.saved_bytes, "pooling_ops": r.pooling_ops, "headline": headline_count(conv, macs=r.macs, pooling_ops=r.pooling_ops),
         "receptive_field": list(r.receptive_field) if r.receptive_field else None,
     }
     if isinstance(r, LayerRow):
@@ -93,7 +98,9 @@ class Column(str, Enum):
     PARAMS = "params"
     HEADLINE = "headline"  # the convention's cost: MACs, FLOPs or seed flops
     OTHER_OPS = "other_ops"
-    MEMORY = "memory"
+    MEMORY = "memory"  # each row's output tensor (Total: their sum)
+    LIVE = "live"  # activations alive after the row, inference (Total: the peak)
+    SAVED = "saved"  # activations autograd keeps for backward, training (Total: their sum)
     RF = "rf"
     C_IN = "c_in"
     HW_IN = "hw_in"
@@ -111,7 +118,7 @@ class Column(str, Enum):
 TITLES: dict[Column, str] = {
     Column.LAYER: "Layer", Column.TYPE: "Type", Column.INPUT: "Input", Column.OUTPUT: "Output",
     Column.PARAMS: "Params", Column.HEADLINE: HEADLINE_LABELS[Convention.MACS], Column.OTHER_OPS: "Other ops",
-    Column.MEMORY: "Memory", Column.RF: "RF", Column.C_IN: "C_in", Column.HW_IN: "H/W", Column.FILTERS: "Filters",
+    Column.MEMORY: "Output mem", Column.LIVE: "Live mem", Column.SAVED: "Saved (train)", Column.RF: "RF", Column.C_IN: "C_in", Column.HW_IN: "H/W", Column.FILTERS: "Filters",
     Column.KERNEL: "K", Column.STRIDE: "S", Column.PADDING: "P", Column.C_OUT: "C_out", Column.HW_OUT: "H'/W'",
     Column.MEM_KB: "Mem (KB)", Column.PARAM_K: "Param (k)", Column.FLOPS_M: "Flops (M)",
 }
@@ -122,7 +129,7 @@ RAW_TITLES: dict[Column, str] = {Column.MEM_KB: "Mem (bytes)", Column.PARAM_K: "
 
 LAYOUTS: dict[str, tuple[Column, ...]] = {
     "default": (Column.LAYER, Column.TYPE, Column.INPUT, Column.OUTPUT, Column.PARAMS, Column.HEADLINE,
-                Column.OTHER_OPS, Column.MEMORY, Column.RF),
+                Column.OTHER_OPS, Column.MEMORY, Column.LIVE, Column.RF),
     "seed": (Column.LAYER, Column.C_IN, Column.HW_IN, Column.FILTERS, Column.KERNEL, Column.STRIDE, Column.PADDING,
              Column.C_OUT, Column.HW_OUT, Column.MEM_KB, Column.PARAM_K, Column.FLOPS_M),
 }
@@ -180,6 +187,8 @@ _CELLS: dict[Column, _Cells] = {
                             lambda a, n: n.count(a.headline(n.conv))),
     Column.OTHER_OPS: _Cells("r", lambda r, n: n.count(r.ops), lambda a, n: n.count(a.totals.ops)),
     Column.MEMORY: _Cells("r", lambda r, n: n.size(r.activation_bytes), lambda a, n: n.size(a.totals.activation_bytes)),
+    Column.LIVE: _Cells("r", lambda r, n: n.size(r.live_bytes), lambda a, n: n.size(a.totals.peak_activation_bytes)),
+    Column.SAVED: _Cells("r", lambda r, n: n.size(r.saved_bytes), lambda a, n: n.size(a.totals.saved_bytes)),
     Column.RF: _Cells("r", lambda r, n: "x".join(map(str, r.receptive_field)) if r.receptive_field else "-"),
     Column.C_IN: _Cells("r", lambda r, n: r.input_shape[0] if _joined(r) is None else "+".join(map(str, _joined(r)))),
     Column.HW_IN: _Cells("r", lambda r, n: _hw(r.input_shape)),
@@ -251,6 +260,8 @@ def render_report(analysis: Analysis, *, fmt: str = "table", style: str = "defau
     if fmt == "csv":
         raw = True  # a machine format: exact integers, never "34.9 K"
     columns = LAYOUTS[style]
+    if Column.LIVE in columns:
+        note = "\n".join(filter(None, (note, _memory_note(analysis, raw))))
     numbers = _Numbers(conv, raw)
     headers = [column_title(c, convention=conv, raw=raw) for c in columns]
     body = [[_CELLS[c].cell(r, numbers) for c in columns] for r in rows]
@@ -268,7 +279,7 @@ def render_report(analysis: Analysis, *, fmt: str = "table", style: str = "defau
         from .html import html_table
 
         return html_table(headers, body, total=total, align=align, sort_keys=_sort_keys(columns, rows, conv),
-                          caption=title)
+                          caption=title, row_names=[r.name for r in rows])
     colalign = [_ALIGN[a] for a in align]
     if fmt == "markdown":
         total = [f"**{v}**" if str(v) else "" for v in total]
@@ -285,6 +296,17 @@ def render_report(analysis: Analysis, *, fmt: str = "table", style: str = "defau
     table = tabulate(body + [SEPARATING_LINE, total], headers=headers, tablefmt="simple", colalign=colalign,
                      disable_numparse=True)
     return f"{title}\n\n{table}\n" + (f"\n{note}\n" if note else "")
+
+
+def _memory_note(analysis: Analysis, raw: bool) -> str:
+    """What the two memory columns hold, and where the peak is."""
+    from ..memory.training import inference_memory
+
+    show = (lambda v: f"{v:,} B") if raw else human_bytes
+    where = inference_memory(analysis).peak_row
+    return (f"Output mem: each row's output as if it were new (Total: their sum, an upper bound). Live mem: "
+            f"activations alive after the row at inference (Total: the peak, {show(analysis.totals.peak_activation_bytes)}"
+            f" with the input" + (f", during {where}" if where else "") + "). See archcalc/conventions.py.")
 
 
 def _sort_keys(columns: Sequence[Column], rows: list[Row], conv: Convention) -> list[list[Any]]:

@@ -8,6 +8,7 @@ Layout (paths relative to the output directory)::
     specs/<stem>.md, <stem>.html     one spec: summary, accuracy, reference check, layer table, charts
     specs/<stem>.layers.svg          its memory / params / MACs profile
     specs/<stem>.roofline.svg        its roofline on an H100 (bfloat16, batch 1)
+    specs/<stem>.graph.svg           its network diagram (inline and unfoldable in the HTML page)
 
 ``.archcalc-manifest.json`` lists the files written (see :func:`archcalc.fileio.write_tree`):
 a regeneration rewrites or removes only those, so ``bench/`` (``archcalc bench`` results) and

@@ -33,7 +33,22 @@ def single_page(spec: Spec, *, batch_size: int = 1, dtype: str = "float32", dept
     s = summary_of(spec, analysis, shown=shown_path(path), stem=path.stem)
     charts = spec_charts(spec, analysis)
     return spec_page(spec, analysis, s, charts=list(charts.values()), back_link=None, depth=depth, style=style,
-                     convention=convention, raw=raw)
+                     convention=convention, raw=raw, diagram=page_diagram(spec, analysis))
+
+
+def page_diagram(spec: Spec, analysis: Analysis) -> str:
+    """The interactive network diagram of a spec's HTML page (folded as ``archcalc plot graph``)."""
+    from ..diagram import network_diagram
+    from ..diagram.page import page_fragment
+
+    return page_fragment(network_diagram(spec, analysis=analysis, title=None))
+
+
+def graph_file(spec: Spec, analysis: Analysis) -> str:
+    """``specs/<stem>.graph.svg``: the network diagram as a standalone SVG file."""
+    from ..diagram import network_diagram, render_svg
+
+    return standalone(render_svg(network_diagram(spec, analysis=analysis)))
 
 
 def spec_charts(spec: Spec, analysis: Analysis) -> dict[str, tuple[str, str]]:
@@ -66,7 +81,9 @@ def _build_one(path: Path, charts: bool = True) -> tuple[SpecSummary, dict[str, 
     files = {
         f"specs/{s.stem}.md": spec_markdown(spec, analysis, s),
         f"specs/{s.stem}.html": spec_page(spec, analysis, s, back_link="../index.html",
-                                          charts=[(captions[k], f"{s.stem}.{k}.svg") for k in captions]),
+                                          charts=[(captions[k], f"{s.stem}.{k}.svg") for k in captions],
+                                          diagram=page_diagram(spec, analysis)),
+        f"specs/{s.stem}.graph.svg": graph_file(spec, analysis),  # no matplotlib: always drawn
     }
     if charts:
         for key, (_caption, svg) in spec_charts(spec, analysis).items():

@@ -61,7 +61,10 @@ def _facts(spec: Spec, analysis: Analysis, s: SpecSummary) -> list[tuple[str, st
     t = analysis.totals
     facts = [("Input", shape_text(spec.input_shape)), ("Parameters", f"{human_count(t.params)} ({t.params:,})"),
              ("Multiply-adds", f"{human_count(t.macs)} MACs ({t.macs:,})"),
-             ("Activation memory", f"{human_bytes(t.activation_bytes)} (float32, batch 1, every layer output)"),
+             ("Activation memory", f"{human_bytes(t.peak_activation_bytes)} alive at the peak of an inference pass "
+                                   f"(float32, batch 1, the input included); every layer output summed: "
+                                   f"{human_bytes(t.activation_bytes)}; kept for backward in training: "
+                                   f"{human_bytes(t.saved_bytes)}"),
              ("Reference check", s.check)]
     if s.top1 is not None:
         facts.insert(3, ("ImageNet top-1", f"{top1_text(s)} % ({s.top1_protocol or 'protocol not recorded'}; "
@@ -87,6 +90,10 @@ def spec_markdown(spec: Spec, analysis: Analysis, s: SpecSummary) -> str:
     if doc.notes:
         out.append("## Notes\n")
         out.append("".join(f"- {n.strip()}\n" for n in doc.notes))
+    out.append("## Network\n")
+    out.append(f"![network diagram: boxes coloured by multiply-adds]({s.stem}.graph.svg)\n")
+    out.append(f"Blocks are folded as in `archcalc plot graph {s.path}`; the [HTML page]({s.stem}.html) "
+               "unfolds them.\n")
     depth = auto_depth(analysis)
     out.append("## Layers\n")
     if depth is not None:
@@ -101,8 +108,9 @@ def spec_markdown(spec: Spec, analysis: Analysis, s: SpecSummary) -> str:
 
 def spec_page(spec: Spec, analysis: Analysis, s: SpecSummary, *, charts: Sequence[tuple[str, str]] = (),
               back_link: str | None = "index.html", depth: int | None = None, style: str = "default",
-              convention: str = "macs", raw: bool = False) -> str:
-    """The self-contained HTML page of one spec; ``charts`` are (caption, inline svg) pairs.
+              convention: str = "macs", raw: bool = False, diagram: str | None = None) -> str:
+    """The self-contained HTML page of one spec; ``charts`` are (caption, inline svg) pairs;
+    ``diagram`` the network diagram's HTML (:func:`archcalc.diagram.page.page_fragment`).
     ``style``, ``convention`` and ``raw`` shape the layer tables as in :func:`render_report`."""
     table = dict(fmt="html", style=style, convention=convention, raw=raw)
     doc = spec.document
@@ -132,6 +140,12 @@ def spec_page(spec: Spec, analysis: Analysis, s: SpecSummary, *, charts: Sequenc
     if doc.notes:
         body.append("<h2>Notes</h2>")
         body.append('<ul class="notes">' + "".join(f"<li>{escape(n.strip())}</li>" for n in doc.notes) + "</ul>")
+    if diagram is not None:
+        body.append("<h2>Network</h2>")
+        body.append('<p class="muted">Each box is a layer, or a block of layers folded into one (<b>+</b> '
+                    "unfolds it, <b>&minus;</b> folds it again), coloured by its multiply-adds. Hover or click a box "
+                    "to find its row in the tables below, or a row to find its box.</p>")
+        body.append(diagram)
     depth = depth if depth is not None else auto_depth(analysis)
     body.append("<h2>Layers</h2>")
     body.append('<p class="muted">Click a column header to sort. Shapes exclude the batch axis; memory is each '
@@ -143,7 +157,12 @@ def spec_page(spec: Spec, analysis: Analysis, s: SpecSummary, *, charts: Sequenc
     elif depth is not None:
         body.append(f'<p class="muted">{len(analysis.layers)} layers in all: <code>archcalc report {escape(s.path)}'
                     "</code> lists every one.</p>")
-    return html_page(spec.name, "\n".join(body) + "\n")
+    if diagram is None:
+        return html_page(spec.name, "\n".join(body) + "\n")
+    from ..diagram.page import DIAGRAM_CSS
+    from ..diagram.script import DIAGRAM_JS
+
+    return html_page(spec.name, "\n".join(body) + "\n", extra_css=DIAGRAM_CSS, extra_js=DIAGRAM_JS)
 
 
 def chart_captions(analysis: Analysis) -> dict[str, str]:

@@ -148,8 +148,9 @@ def crosscheck(spec: Spec, *, analysis: Analysis | None = None, reference: bool 
                resolution_note: str | None = None, threads: int | None = 1, allow_large: bool = False) -> CrossCheck:
     """Build ``spec``, run it once, count it with fvcore, and compare every row (see module doc).
 
-    The spec is analyzed first (no torch); a network whose predicted memory (parameters + input +
-    every layer output + the largest convolution's workspace, batch 1, float32) exceeds the machine's available memory is refused with
+    The spec is analyzed first (no torch); a network whose predicted memory (parameters + the activations'
+    live peak, the input included, + the largest convolution's workspace, batch 1, float32;
+    :func:`archcalc.memory.predicted_peak_bytes`) exceeds the machine's available memory is refused with
     :class:`~archcalc.memory.MemoryLimitError` before anything is allocated, unless
     ``allow_large``. A model that cannot be built or allocated, or that runs out of memory, raises
     :class:`CrossCheckError`; a model that builds but fails in its forward pass for another reason

@@ -1,10 +1,21 @@
-"""Refuse runs that cannot fit: the static memory prediction against the machine's memory.
+"""Memory: what a network needs at inference and for one training step, and whether it fits.
 
-``crosscheck`` and ``bench`` allocate real tensors. Before they do, the analyzer's own
-prediction -- parameters + input + every layer output kept + the largest convolution's unfolded
-input (:func:`predicted_peak_bytes`, a conservative upper bound for inference) -- is compared with the
-memory of the device that will run it; a run predicted not to fit is refused with
-:class:`MemoryLimitError` (``--allow-large`` in the CLI tries anyway).
+* :mod:`.liveness` -- the static model of one forward pass: which activation tensors are alive when
+  (a tensor is freed after its last use; views allocate nothing), and what autograd keeps for backward.
+  The analyzer fills ``LayerRow.live_bytes``/``saved_bytes`` and ``Totals.peak_activation_bytes``/
+  ``saved_bytes`` from it.
+* :mod:`.training` -- inference and training-step footprints: weights, gradients, optimizer state,
+  precision, the peak over forward, backward and step.
+* :mod:`.devices` -- GPU memory sizes (``80GiB``, ``h100``, ``a100-40gb``); :mod:`.fit` -- the largest batch
+  that fits, by bisection on the model.
+* :mod:`.measure` (torch) -- measurements of the same quantities on the built model; :mod:`.cuda` --
+  the GPU check's measurement (``torch.cuda.max_memory_allocated``), runnable on the CPU as a dry run.
+
+And the refusal of runs that cannot fit: ``crosscheck`` and ``bench`` allocate real tensors. Before they
+do, the prediction -- parameters + the activations' live peak (the input included) + the largest
+convolution's unfolded input (:func:`predicted_peak_bytes`) -- is compared with the memory of the
+device that will run it; a run predicted not to fit is refused with :class:`MemoryLimitError`
+(``--allow-large`` in the CLI tries anyway).
 
 :func:`available_memory_bytes` is the one probe: ``MemAvailable`` of ``/proc/meminfo`` on the CPU
 (physical memory, ``SC_PHYS_PAGES * SC_PAGE_SIZE``, where that file is missing) and
@@ -15,13 +26,23 @@ Nothing here imports torch unless the device is CUDA.
 from __future__ import annotations
 
 __all__ = ["GIB", "MemoryLimitError", "available_memory_bytes", "conv_workspace_bytes", "predicted_peak_bytes",
-           "memory_refusal", "check_fits", "is_oom"]
+           "memory_refusal", "check_fits", "is_oom", "Mode", "Optimizer", "Precision", "InferenceMemory",
+           "TrainingMemory", "inference_memory", "training_memory", "DeviceMemory", "device_memory", "BatchFit",
+           "largest_batch", "footprint", "MemoryRecord", "measure_memory", "measure_memory_sweep"]
 
 import os
 from pathlib import Path
 
-from .analysis import Analysis
-from .errors import ArchcalcError, Location
+from typing import TYPE_CHECKING
+
+from ..errors import ArchcalcError, Location
+from .cuda import MemoryRecord, measure_memory, measure_memory_sweep  # torch is imported when measuring
+from .devices import DeviceMemory, device_memory
+from .fit import BatchFit, footprint, largest_batch
+from .training import InferenceMemory, Mode, Optimizer, Precision, TrainingMemory, inference_memory, training_memory
+
+if TYPE_CHECKING:  # pragma: no cover - the analysis imports this package's liveness model
+    from ..analysis import Analysis
 
 GIB = 1024 ** 3
 
@@ -49,7 +70,7 @@ def available_memory_bytes(device: str = "cpu") -> int | None:
         return None
 
 
-def conv_workspace_bytes(analysis: Analysis) -> int:
+def conv_workspace_bytes(analysis: "Analysis") -> int:
     """The largest convolution's unfolded input (im2col / col2im), the scratch buffer torch's
     portable convolution allocates for the whole batch: ``batch * C_in * kernel * out positions``
     elements for a convolution (its MACs / (C_out / groups)), ``batch * C_out * kernel * in positions``
@@ -69,11 +90,10 @@ def conv_workspace_bytes(analysis: Analysis) -> int:
     return largest * analysis.bytes_per_element
 
 
-def predicted_peak_bytes(analysis: Analysis) -> int:
-    """Parameters + input + every layer output + the largest convolution's workspace, at the
-    analysis' batch size and dtype (an upper bound for one inference pass)."""
-    return (analysis.param_bytes + analysis.input_bytes + analysis.totals.activation_bytes
-            + conv_workspace_bytes(analysis))
+def predicted_peak_bytes(analysis: "Analysis") -> int:
+    """Parameters + the activations' live peak (the input included, :attr:`Totals.peak_activation_bytes`)
+    + the largest convolution's workspace, at the analysis' batch size and dtype: one inference pass."""
+    return analysis.param_bytes + analysis.totals.peak_activation_bytes + conv_workspace_bytes(analysis)
 
 
 def memory_refusal(predicted_bytes: int, *, batch_size: int, device: str = "cpu") -> str | None:
@@ -82,11 +102,12 @@ def memory_refusal(predicted_bytes: int, *, batch_size: int, device: str = "cpu"
     if available is None or predicted_bytes <= available:
         return None
     where = "this machine's available memory" if device == "cpu" else "the free memory of this CUDA device"
-    return (f"predicted peak {predicted_bytes / GIB:,.2f} GiB (parameters + activations + convolution workspace, batch {batch_size}) "
+    return (f"predicted peak {predicted_bytes / GIB:,.2f} GiB (parameters + activations alive at the peak + convolution "
+            f"workspace, batch {batch_size}) "
             f"exceeds {where} {available / GIB:,.2f} GiB; --allow-large to try anyway")
 
 
-def check_fits(analysis: Analysis, *, device: str = "cpu", path: str | None = None) -> None:
+def check_fits(analysis: "Analysis", *, device: str = "cpu", path: str | None = None) -> None:
     """Raise :class:`MemoryLimitError` (located at the spec ``path``) when ``analysis`` cannot fit."""
     message = memory_refusal(predicted_peak_bytes(analysis), batch_size=analysis.batch_size, device=device)
     if message is not None:
