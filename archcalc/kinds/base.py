@@ -139,8 +139,8 @@ class Memory:
     for backward (pooling indices, dropout masks, normalization statistics, padded copies). Parameters
     and buffers are never activations. ``channels_last``: the output's layout in memory, when the row
     sets it (a layer norm or per-position linear works on a channels-last tensor); None keeps the input's.
-    ``strided``: a view that skips elements of its input (a crop, a channel slice of a batch), which a
-    reshape after it must copy.
+    ``strided``: a view that skips elements of its input unevenly (a crop), which a reshape after it
+    must copy.
     """
 
     view: bool = False
@@ -156,14 +156,13 @@ class Memory:
 class Pass:
     """Which pass a memory rule answers for: inference (``no_grad``, eval) or a training-mode forward with
     autograd recording, on ``cuda`` (the prediction's device) or the ``cpu`` (where a few operators keep
-    other tensors: each rule says where, with ``NB:``); the batch size; and the layout of the row's input in
-    memory: ``channels_last`` (after a layer norm or a per-position linear, and the convolutions and
-    element-wise layers that follow, which keep the layout), ``strided`` (a view that skips elements:
-    a crop, a channel slice)."""
+    other tensors: each rule says where, with ``NB:``); and the layout of the row's input in memory:
+    ``channels_last`` (after a layer norm or a per-position linear, and the convolutions and
+    element-wise layers that follow, which keep the layout), ``strided`` (a crop's view, whose
+    elements are not one evenly spaced run)."""
 
     training: bool = False
     device: Literal["cuda", "cpu"] = "cuda"
-    batch_size: int = 1
     channels_last: bool = False
     strided: bool = False
 

@@ -89,13 +89,15 @@ def _se(layer: SqueezeExcite, shape: tuple[int, ...]) -> Step:
 
 @se.memory
 def _se_memory(row, mode: Pass) -> Memory:
-    """Squeeze-excite allocates its output ``x * gate`` while the gate (C values per sample) is alive; its
-    other squeezed vectors come and go before. For backward it keeps ``x``, the pooled vector (fc1's
-    input), the squeezed activation (relu's output, or silu/hardswish's input and fc2's input) and the
-    gate (sigmoid's output, or hardsigmoid's input and output)."""
+    """Squeeze-excite allocates its output ``x * gate`` while the gate (C values per sample) is alive; before,
+    its squeezed vectors come and go two at a time (pooled and fc1's, fc1's and the activation's, ...).
+    For backward it keeps ``x``, the pooled vector (fc1's input), the squeezed activation (relu's output,
+    or silu/hardswish's input and fc2's input) and the gate (sigmoid's output, or hardsigmoid's input and
+    output)."""
     c, mid = row.input_shape[0], row.attrs["mid"]
     if not mode.training:
-        return Memory(scratch=(Buffer(c),))
+        pairs = max(c + mid, 2 * mid, 2 * c) - F.prod(row.output_shape)  # before the output exists
+        return Memory(scratch=(Buffer(max(c, pairs)),))
     act_keeps = mid if row.layer.activation == "relu" else 2 * mid
     gate_keeps = c if row.layer.gate == "sigmoid" else 2 * c
     return Memory(saves_inputs=SAVES_INPUT, saved=(Buffer(c), Buffer(act_keeps), Buffer(gate_keeps)))

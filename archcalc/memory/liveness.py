@@ -13,14 +13,16 @@ storage the moment its last reference goes:
 * a container (a block, stage, residual, concat, branch or side output) keeps its input until it returns,
   since its caller's frame holds it (``torch.nn.Sequential`` behaves the same);
 * a residual keeps its shortcut until it returns (through its post-join activation);
-* side outputs, the network's output and its input live to the end of the pass;
+* side outputs (an empty side: its input itself), the network's output and its input live to the end;
 * a view keeps its base's whole storage alive;
 * in a training-mode forward, every tensor autograd keeps lives to the end of the pass (backward frees it);
   a storage two rows keep is counted once, for the first row that keeps it.
 
 While a row runs, what was alive, its new output (and saved buffers) and its scratch are alive
-together: a concat allocates its output while its inputs are alive. Pure arithmetic over the rows; no
-torch.
+together: a concat allocates its output while its inputs are alive. Each rule is told its input's layout
+(:class:`~archcalc.kinds.Pass`): channels-last after a layer norm or per-position linear (kept by the
+convolutions and element-wise layers after them), strided after a crop; a reshape or a channels-last
+kernel must copy the others. Pure arithmetic over the rows; no torch.
 """
 
 from __future__ import annotations
@@ -137,7 +139,7 @@ def timeline(rows: Sequence["LayerRow"], groups: Sequence["GroupRow"], *, output
     b, bpe = batch_size, bytes_per_element
     end = n - 1
     input_bytes = _elements(rows[0].input_shape) * b * bpe if rows else 0
-    memories = _memories(rows, Pass(training=training, device=device, batch_size=b))  # type: ignore[arg-type]
+    memories = _memories(rows, Pass(training=training, device=device))  # type: ignore[arg-type]
     if training:
         for i, recorded in enumerate(needs_grad(rows)):
             if not recorded:

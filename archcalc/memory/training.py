@@ -249,7 +249,7 @@ def backward_trace(analysis: "Analysis", forward: Timeline, *, grad_bytes_per_pa
     n = len(rows)
     if not n:
         return []
-    memories = _memories(rows, Pass(training=True, device=device, batch_size=analysis.batch_size))  # type: ignore[arg-type]
+    memories = _memories(rows, Pass(training=True, device=device))  # type: ignore[arg-type]
     grad_needed = needs_grad(rows)
     live = forward.end
     store_bytes: dict[int, int] = {}
