@@ -73,12 +73,14 @@ class Settings:
     bench_models: tuple[str, ...]
     memory_models: tuple[str, ...]
     compile: bool
+    memory_batches: tuple[int, ...]  # training-mode batch norm needs more than one value per channel: >= 2
 
 
 def settings(dry_run: bool) -> Settings:
     if dry_run:
-        return Settings(True, "cpu", "float32", (1,), 32, 2, ("mobilenet_v3_large",), ("resnet50",), False)
-    return Settings(False, "cuda", "bfloat16", BATCHES, None, None, BENCH_MODELS, MEMORY_MODELS, True)
+        return Settings(True, "cpu", "float32", (1,), 32, 2, ("mobilenet_v3_large",), ("resnet50",), False, (2,))
+    return Settings(False, "cuda", "bfloat16", BATCHES, None, None, BENCH_MODELS, MEMORY_MODELS, True,
+                    tuple(max(b, 2) for b in BATCHES))
 
 
 # --------------------------------------------------------------------------- phase 1: reference models
@@ -192,7 +194,7 @@ def memory_phase(s: Settings, clock: Clock, *, share_s: float, log: Callable[[st
         spec = load_spec(ROOT / "specs" / f"{name}.yaml",
                          scale={"resolution": s.resolution} if s.resolution else None)
         for mode in ("inference", "training"):
-            for batch in s.batches:
+            for batch in s.memory_batches:
                 if clock.elapsed() > deadline:
                     out.append({"model": name, "mode": mode, "batch": batch, "status": "skipped",
                                 "message": "over the phase budget"})
@@ -264,10 +266,18 @@ def summary_markdown(env: dict[str, Any], refs: list[dict[str, Any]], bench: lis
                 diff = f"{b['reference_difference']:+.1%}" if b.get("reference_difference") is not None else ""
                 lines.append(f"| {entry['model']} | {entry['compiled']} | {b['batch_size']} | {b['status']} | "
                              f"{ips} | {diff} |")
-    lines += ["", "## Memory", ""]
-    lines += [f"- {m.get('model', '')} {m.get('mode', '')} batch {m.get('batch', '')}: {m['status']}"
-              + (f" ({m['message']})" if m.get("message") else "") for m in memory]
+    lines += ["", "## Memory (peak bytes: the memory model's prediction against the measurement)", "",
+              "| model | mode | batch | precision | status | predicted | measured | error |", "|---|---|---|---|---|---|---|---|"]
+    for m in memory:
+        r = m.get("record") if isinstance(m.get("record"), dict) else {}
+        error = f"{r['relative_error']:+.2%}" if r.get("relative_error") is not None else m.get("message", "")
+        lines.append(f"| {m.get('model', '')} | {m.get('mode', '')} | {m.get('batch', '')} | {r.get('precision', '')} | "
+                     f"{m['status']} | {_mib(r.get('predicted_bytes'))} | {_mib(r.get('measured_bytes'))} | {error} |")
     return "\n".join(lines) + "\n"
+
+
+def _mib(n: int | None) -> str:
+    return "" if n is None else f"{n / 2**20:,.1f} MiB"
 
 
 # --------------------------------------------------------------------------- main
@@ -325,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, doc in documents.items():
         (out / name).write_text(json.dumps(doc, indent=1, default=str) + "\n", encoding="utf-8")
     (out / "SUMMARY.md").write_text(summary_markdown(env, refs, bench, memory, clock.elapsed()), encoding="utf-8")
-    failed = sum(r["status"] in ("failed", "error") for r in refs) + sum(b["status"] == "error" for b in bench)
+    failed = (sum(r["status"] in ("failed", "error") for r in refs) + sum(b["status"] == "error" for b in bench)
+              + sum(m["status"] == "error" for m in memory))
     log(f"done: {len(refs)} reference checks, {len(bench)} bench runs, {len(memory)} memory records; "
         f"{failed} failures")
     return 1 if failed else 0

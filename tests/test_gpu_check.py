@@ -39,6 +39,8 @@ def test_dry_run_writes_every_phase(tmp_path: Path, capsys: pytest.CaptureFixtur
     (run,) = bench
     assert run["status"] == "ok" and run["run"]["device"] == "cpu"
     assert [b["status"] for b in run["run"]["models"][0]["results"]] == ["ok"]
+    memory = json.loads((tmp_path / "memory.json").read_text())  # resnet50, inference and training, batch 2
+    assert [(m["mode"], m["batch"], m["status"]) for m in memory] == [("inference", 2, "ok"), ("training", 2, "ok")]
     assert "dry run on the CPU: not measurements" in (tmp_path / "SUMMARY.md").read_text()
 
 

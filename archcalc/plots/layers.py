@@ -124,7 +124,7 @@ def draw_layer_profile(profile: LayerProfile, *, title: str | None = None) -> "F
     width = 10.5 + min(longest, 48) * 0.045
     height = 1.6 + 0.24 * max(n, 4)
     panels = (
-        ("activation_bytes", "Activation memory", profile.activation_bytes, profile.total_activation_bytes, human_bytes),
+        ("activation_bytes", "Output memory", profile.activation_bytes, profile.total_activation_bytes, human_bytes),
         ("params", "Parameters", profile.params, profile.total_params, human_count),
         ("macs", "Multiply-adds (MACs)", profile.macs, profile.total_macs, human_count),
     )
