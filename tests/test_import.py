@@ -105,11 +105,11 @@ def test_resnet50_reads_as_stem_four_stages_and_head() -> None:
     assert_zoo_totals(result.text, "resnet50")
     v = result.verification
     assert v.params == 25_557_032 and v.output_shapes == ((1000,),)
-    assert v.fvcore_input == (3, 64, 64) and set(v.rules) == {"batchnorm_eval", "adaptive_avg_pool2d"}
+    assert v.fvcore_input == (3, 32, 32) and set(v.rules) == {"batchnorm_eval", "adaptive_avg_pool2d"}
     header = " ".join(line[2:] for line in result.text.splitlines() if line.startswith("# "))
     assert header.startswith("ResNet-50: imported from an instance of ResNet by `archcalc import` (torch.fx")
     assert "25,557,032 parameters (all of them), output [1000], 175 rows" in header
-    assert "fvcore 337,514,496 = the spec's 335,691,776 MACs + the named rules" in header
+    assert "fvcore 85,914,624 = the spec's 85,458,944 MACs + the named rules" in header  # at 32x32
 
 
 @needs_fvcore

@@ -119,7 +119,8 @@ def import_spec(module: Any, *, input_shape: Sequence[int], name: str | None = N
     """
     found = structure_of(module, input_shape=input_shape, name=name, method=method, source=target)
     shape = _input_shape(input_shape)
-    checked = verify(found.text, top=found.top, mapping=found.mapping, model=module, input_shape=shape)
+    with _no_cycle_collection():  # fvcore's trace graph is many small objects, as fx's is
+        checked = verify(found.text, top=found.top, mapping=found.mapping, model=module, input_shape=shape)
     name = name or type(module).__name__
     what = target or f"an instance of {type(module).__name__}"
     header = _header(name, what, found.graph, shape, checked, found.text)

@@ -12,8 +12,8 @@ Then:
 * **MACs** -- fvcore's ``FlopCountAnalysis.by_module()`` count of every module of the model equals the
   sum, over the rows whose node ran inside that module, of the row's MACs plus the named reconciliation
   rules of its kind (:data:`archcalc.torch.fvcore.RULES`); every operator fvcore could not count is
-  expected by one of those rows' rules. The count runs at a reduced input (64 per spatial axis) when
-  the spec has the same parameters and output shape there (a network that ends in global pooling,
+  expected by one of those rows' rules. The count runs at a reduced input (32, else 64 per spatial axis)
+  when the spec has the same parameters and output shape there (a network that ends in global pooling,
   whose layers do not depend on the input size), which checks the same definition at a fraction of
   the cost; otherwise at the spec's own input.
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 __all__ = ["Verification", "verify", "IMPORT_RULES", "KIND_RULES"]
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from ..analysis import Analysis, analyze
 from ..errors import ArchcalcError
@@ -48,7 +48,8 @@ DROPOUT_IN_PLACE = FvcoreRule(
 KIND_RULES: dict[str, tuple[FvcoreRule, ...]] = {"dropout": (DROPOUT_IN_PLACE,)}
 """Rules the importer adds to a kind's own, for torch operations only imported models run."""
 
-REDUCED = 64
+REDUCED = (32, 64)
+"""The reduced inputs tried in turn (per spatial axis), before the spec's own."""
 
 
 @dataclass(frozen=True)
@@ -156,20 +157,21 @@ def _rules_for(row: Any, op: Any) -> tuple[FvcoreRule, ...]:
     return (*(kind.fvcore if kind is not None else ()), *KIND_RULES.get(row.type, ()))
 
 
-def _reduced_spec(spec: Spec, analysis: Analysis) -> tuple[Spec, Analysis] | None:
+def _reduced_specs(spec: Spec, analysis: Analysis) -> Iterator[tuple[Spec, Analysis]]:
+    """The spec at each reduced input where it keeps its parameters and output shapes, smallest first."""
     spatial = spec.input_shape[1:]
-    if not spatial or all(s <= REDUCED for s in spatial):
-        return None
-    try:
-        small = spec.at_resolution([min(s, REDUCED) for s in spatial])
-        small_analysis = analyze(small)
-    except ArchcalcError:
-        return None
     side = lambda a: [g.output_shape for g in a.groups if g.type == "side"]  # noqa: E731
-    if (small_analysis.totals.params != analysis.totals.params or small_analysis.output_shape != analysis.output_shape
-            or side(small_analysis) != side(analysis)):
-        return None
-    return small, small_analysis
+    for size in REDUCED:
+        if not spatial or all(s <= size for s in spatial):
+            return
+        try:
+            small = spec.at_resolution([min(s, size) for s in spatial])
+            small_analysis = analyze(small)
+        except ArchcalcError:
+            continue
+        if (small_analysis.totals.params == analysis.totals.params and small_analysis.output_shape == analysis.output_shape
+                and side(small_analysis) == side(analysis)):
+            yield small, small_analysis
 
 
 def _check_fvcore(spec: Spec, analysis: Analysis, rows: list[tuple[int, str]], mapping: Mapping, model: Any,
@@ -184,21 +186,13 @@ def _check_fvcore(spec: Spec, analysis: Analysis, rows: list[tuple[int, str]], m
     if model_device(model).type == "meta":
         raise VerificationError("the model is on the meta device: its MACs cannot be counted by fvcore to verify "
                                 "the spec", hint="build the model on the CPU (or GPU) to import it")
-    attempts = []
-    reduced = _reduced_spec(spec, analysis)
-    if reduced is not None:
-        attempts.append(reduced)
-    attempts.append((spec, analysis))
-    problem = None
-    for k, (at_spec, at_analysis) in enumerate(attempts):
+    for at_spec, at_analysis in _reduced_specs(spec, analysis):
         try:
             return _fvcore_once(at_spec, at_analysis, rows, mapping, model, params, outputs, analysis)
         except VerificationError as exc:
-            problem = exc
-            if k + 1 < len(attempts) and _model_fails_small(exc):
-                continue
-            raise
-    raise problem  # type: ignore[misc]  # pragma: no cover
+            if not _model_fails_small(exc):
+                raise
+    return _fvcore_once(spec, analysis, rows, mapping, model, params, outputs, analysis)
 
 
 def _model_fails_small(exc: VerificationError) -> bool:
