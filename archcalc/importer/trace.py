@@ -250,7 +250,7 @@ def _trace_fx(model: Any, input_shape: tuple[int, ...]) -> Graph:
             node = TNode(len(nodes), "function", canonical_name(str(fname)), args, kwargs, shape,
                          scope=stack[-1][0] if stack else "", **common)
         elif n.op == "output":
-            outputs = [a for a in _leaves(args) if isinstance(a, TNode)]
+            outputs = [a for a in leaves(args) if isinstance(a, TNode)]
             continue
         else:  # pragma: no cover - fx has no other node kinds
             raise ImportModelError(f"unexpected torch.fx node {n.op}")
@@ -273,11 +273,12 @@ def _meta_shape(meta: Any) -> tuple[int, ...] | None:
     return tuple(int(d) for d in shape) if shape is not None else None
 
 
-def _leaves(obj: Any) -> list[Any]:
+def leaves(obj: Any) -> list[Any]:
+    """The leaves of nested dicts, lists and tuples (a module's outputs), in order."""
     if isinstance(obj, dict):
-        return [x for v in obj.values() for x in _leaves(v)]
+        return [x for v in obj.values() for x in leaves(v)]
     if isinstance(obj, (list, tuple)):
-        return [x for v in obj for x in _leaves(v)]
+        return [x for v in obj for x in leaves(v)]
     return [obj]
 
 
@@ -380,7 +381,7 @@ def _trace_export(model: Any, input_shape: tuple[int, ...]) -> Graph:
             i += 1
             continue
         if n.op == "output":
-            returned = _leaves(torch.fx.node.map_arg(n.args, lambda a: by_fx.get(a)))
+            returned = leaves(torch.fx.node.map_arg(n.args, lambda a: by_fx.get(a)))
             outputs = [a for a in returned if isinstance(a, TNode)]
             i += 1
             continue

@@ -204,14 +204,14 @@ def _fvcore_once(spec: Spec, analysis: Analysis, rows: list[tuple[int, str]], ma
     import torch
 
     from ..torch.fvcore import count_by_module
-    from .trace import eval_mode, model_device
+    from .trace import eval_mode, leaves, model_device
 
     device = model_device(model)
     x = torch.zeros((1, *spec.input_shape), device=device)
     seen: list[tuple[tuple[int, ...], ...]] = []
 
     def hook(module: Any, inputs: Any, output: Any) -> None:
-        tensors = [o for o in _flat(output) if isinstance(o, torch.Tensor)]
+        tensors = [o for o in leaves(output) if isinstance(o, torch.Tensor)]
         seen.append(tuple(tuple(t.shape[1:]) for t in tensors))
 
     names = [name for name, _ in model.named_modules()]
@@ -274,10 +274,3 @@ def _fvcore_once(spec: Spec, analysis: Analysis, rows: list[tuple[int, str]], ma
                         fvcore_input=tuple(spec.input_shape), fvcore_total=int(counts.get("", 0)), fvcore_macs=macs,
                         rules=applied, modules_checked=len(counts))
 
-
-def _flat(obj: Any) -> list[Any]:
-    if isinstance(obj, dict):
-        return [x for v in obj.values() for x in _flat(v)]
-    if isinstance(obj, (list, tuple)):
-        return [x for v in obj for x in _flat(v)]
-    return [obj]

@@ -199,12 +199,7 @@ def chart_of_points(points: Iterable[AccuracyPoint], *, x: str = "macs", y: str 
                     recipe: str = "original") -> AccuracyChart:
     """The chart of points already made (:func:`accuracy_point`, with the same ``recipe``):
     sorted by cost, frontier marked."""
-    if x not in X_AXES:
-        raise ValueError(f"x must be one of {', '.join(X_AXES)}")
-    if y not in Y_METRICS:
-        raise ValueError(f"y must be one of {', '.join(Y_METRICS)}")
-    if recipe not in RECIPES:
-        raise ValueError(f"recipe must be one of {', '.join(RECIPES)}")
+    _check_choices(x=x, y=y, recipe=recipe)
     ordered = sorted(points, key=lambda p: (p.cost(x), p.name))
     # The frontier compares like with like: figures off the chart's rule (another protocol, extra
     # training data, another recipe) are drawn hollow but neither make nor break the frontier.
@@ -218,12 +213,7 @@ def accuracy_chart(specs: Sequence[Spec], *, x: str = "macs", y: str = "top1",
                    families: Sequence[str] | None = None, recipe: str = "original") -> AccuracyChart:
     """The plotted data: one point per spec with an ImageNet ``y`` figure, chosen under the
     ``recipe`` preference (others are listed in ``excluded`` with the reason)."""
-    if x not in X_AXES:
-        raise ValueError(f"x must be one of {', '.join(X_AXES)}")
-    if y not in Y_METRICS:
-        raise ValueError(f"y must be one of {', '.join(Y_METRICS)}")
-    if recipe not in RECIPES:
-        raise ValueError(f"recipe must be one of {', '.join(RECIPES)}")
+    _check_choices(x=x, y=y, recipe=recipe)
     wanted = {f.lower() for f in families} if families else None
     points: list[AccuracyPoint] = []
     excluded: list[tuple[str, str]] = []
@@ -523,3 +513,9 @@ def _place_point_labels(fig: "Figure", ax: Any, chart: AccuracyChart, plan: Sequ
             ax.annotate("", xy=(xs[lab.index], ys[lab.index]), xytext=tuple(inverse.transform((nx, ny))), zorder=4,
                         arrowprops=dict(arrowstyle="-", color="#999999", linewidth=0.5, shrinkA=0,
                                         shrinkB=radius * 72 / fig.dpi))
+
+
+def _check_choices(*, x: str, y: str, recipe: str) -> None:
+    for value, allowed, what in ((x, X_AXES, "x"), (y, Y_METRICS, "y"), (recipe, RECIPES, "recipe")):
+        if value not in allowed:
+            raise ValueError(f"{what} must be one of {', '.join(allowed)}")
