@@ -16,10 +16,10 @@ import importlib.util
 import sys
 from typing import Sequence
 
-from . import __version__
+from ._version import __version__
 from .errors import ArchcalcError
 
-COMMANDS = ("report", "validate", "schema", "check", "crosscheck", "bench", "plot", "memory", "import_")
+COMMANDS = ("report", "validate", "schema", "check", "crosscheck", "bench", "plot", "memory", "import_", "sweep")
 
 DESCRIPTION = """\
 Static architecture analyzer and cost calculator for convolutional networks.
@@ -42,13 +42,34 @@ def _available() -> list[str]:
     return [name for name in COMMANDS if importlib.util.find_spec(f"archcalc.commands.{name}") is not None]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _named_command(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names: its first word that is not an option (None before -h;
+    ``"--version"`` when that comes first: no subcommand is parsed then)."""
+    for arg in argv:
+        if arg in ("-h", "--help", "--"):
+            return None
+        if arg == "--version" or not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand; given the ``argv`` to parse, only the subcommand it names
+    is imported and built in full (the others are placeholders: each command's module, and what
+    it imports, is loaded only when that command runs or help lists every command)."""
     parser = argparse.ArgumentParser(prog="archcalc", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"archcalc {__version__}")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _available():
+    names = _available()
+    only = _named_command(argv) if argv is not None else None
+    if only not in {name.rstrip("_") for name in names} and only != "--version":
+        only = None
+    for name in names:
+        if only is not None and name.rstrip("_") != only:
+            sub.add_parser(name.rstrip("_"))  # not parsed in this run
+            continue
         module = importlib.import_module(f"archcalc.commands.{name}")
         module.add_parser(sub)
         sub.choices[name.rstrip("_")].add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -57,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -3,7 +3,8 @@
     python benchmarks/bench_static_vs_fvcore.py [--repeat N] [--threads T]
 
 For ResNet-50, DenseNet-121 and EfficientNet-B0 (specs/*.yaml; a missing spec is skipped) at the
-spec's own input, batch 1, CPU, prints the median time of
+spec's own input, batch 1, CPU, on one torch thread by default (the analyzer runs on one), prints
+the median time of
 
 * ``archcalc.analyze(spec)`` (the spec loaded once, as a user's loop would) and, separately,
   load + analyze from the YAML file;
@@ -59,7 +60,8 @@ def fvcore_analysis(model: Any, x: Any) -> Any:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of the torch tools (the analyzer: 10x)")
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch intra-op threads (default 1: the analyzer uses one; 0: torch's default)")
     args = parser.parse_args()
 
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # torch.jit deprecation inside fvcore

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import archcalc
+import archcalc.analysis.engine  # noqa: F401 - build the spec language's models before anything is timed
 from archcalc import yamlio
 from archcalc.errors import ArchcalcError, Location, SpecError, escape_controls
 

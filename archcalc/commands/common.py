@@ -7,12 +7,13 @@ __all__ = ["add_spec_options", "add_param_option", "load_from_args", "param_over
 
 import argparse
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..errors import SpecError
 from ..fileio import write_output
-from ..spec import Spec, load_spec
-from ..yamlio import loads_yaml
+
+if TYPE_CHECKING:  # pragma: no cover - the spec language is imported by the commands that load specs
+    from ..spec import Spec
 
 
 def parse_assignments(text: str, what: str) -> dict[str, Any]:
@@ -20,6 +21,8 @@ def parse_assignments(text: str, what: str) -> dict[str, Any]:
 
     Values are read by the spec loader's YAML reader: plain data only, bounded nesting.
     """
+    from ..yamlio import loads_yaml
+
     out: dict[str, Any] = {}
     for item in filter(None, (p.strip() for p in text.split(","))):
         key, sep, value = item.partition("=")
@@ -78,6 +81,8 @@ def scale_overrides(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def load_from_args(path: str | Path, args: argparse.Namespace) -> Spec:
+    from ..spec import load_spec
+
     return load_spec(path, params=param_overrides(args), scale=scale_overrides(args))
 
 

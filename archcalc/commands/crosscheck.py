@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..analysis import analyze
 from ..errors import ArchcalcError
-from ..spec import load_spec
 from .common import add_spec_options, emit, param_overrides, scale_overrides, spec_paths
 
 HELP = "build the torch model of each spec and check shapes, params and MACs against a forward pass and fvcore"
@@ -63,7 +61,9 @@ def _resolution(text: str) -> int | str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..analysis import analyze
     from ..memory import check_fits
+    from ..spec import load_spec
     from ..torch.crosscheck import INSTALL_HINT, fast_resolution, missing_dependencies
 
     resolution = args.resolution

@@ -37,7 +37,7 @@ def _batches(text: str) -> tuple[int, ...]:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from ..memory.training import Mode, Optimizer, Precision
+    from ..memory.choices import Mode, Optimizer, Precision
     from ..options import values
 
     p = sub.add_parser("memory", help=HELP, description=HELP[0].upper() + HELP[1:] + ".", epilog=EPILOG,

@@ -43,6 +43,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true",
                    help="replace a write-protected -o FILE; with --all, replace or remove files in the reports "
                         "folder that archcalc did not write or that changed since")
+    p.add_argument("--rebuild", action="store_true",
+                   help="with --all, build every spec again (by default a spec is rebuilt only when it, its "
+                        "extends: chain or archcalc changed since the last run)")
     p.add_argument("--depth", type=positive_int, metavar="N",
                    help="show N levels of nesting; deeper blocks collapse into subtotal rows")
     p.add_argument("--dtype", default="float32", choices=tuple(DTYPE_BYTES), help="activation element type (default float32)")

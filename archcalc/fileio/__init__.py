@@ -16,13 +16,15 @@
 :func:`write_tree` writes a folder of generated files (``archcalc report --all``) and keeps a
 manifest there (:data:`MANIFEST_NAME`: relative path -> sha256 of what archcalc wrote). It only
 ever rewrites or removes files listed in the manifest whose content is still what it wrote; any
-other file in the way is reported, and nothing is written, unless ``force``.
+other file in the way is reported, and nothing is written, unless ``force``. The manifest may also
+keep the writer's record of how the files were made (``write_tree(record=...)``,
+:func:`read_build_record`): ``archcalc report --all`` decides from it what to rebuild.
 """
 
 from __future__ import annotations
 
 __all__ = ["write_output", "check_output", "write_atomic", "write_tree", "TreeResult", "MANIFEST_NAME",
-           "read_manifest", "content_hash"]
+           "read_manifest", "read_build_record", "content_hash"]
 # This package's own module is the single-file writer; the tree and its manifest are :mod:`.tree`
 # (re-exported at the end, as it builds on the writer).
 
@@ -255,4 +257,4 @@ def _replace(shown: str, plan: _Plan, data: bytes, *, make_dirs: bool) -> None:
         raise
 
 
-from .tree import MANIFEST_NAME, TreeResult, content_hash, read_manifest, write_tree  # noqa: E402  (builds on the writer)
+from .tree import MANIFEST_NAME, TreeResult, content_hash, read_build_record, read_manifest, write_tree  # noqa: E402  (builds on the writer)

@@ -8,7 +8,7 @@ written with :func:`archcalc.fileio.write_output`.
 
 from __future__ import annotations
 
-__all__ = ["write_tree", "TreeResult", "MANIFEST_NAME", "read_manifest", "content_hash"]
+__all__ = ["write_tree", "TreeResult", "MANIFEST_NAME", "read_manifest", "read_build_record", "content_hash"]
 
 import hashlib
 import json
@@ -16,7 +16,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from . import _WRITE_BITS, _as_bytes, _error, _identity, _os_error, write_output
 from ..errors import OutputError
@@ -54,10 +54,27 @@ def read_manifest(out_dir: str | Path) -> dict[str, str]:
     return dict(files)
 
 
-def _manifest_text(files: Mapping[str, str]) -> str:
-    doc = {"about": "Files archcalc wrote in this folder, with the sha256 of their content. archcalc rewrites "
-                    "or removes only these, and only while they are unchanged; it never touches anything else.",
-           "files": dict(sorted(files.items()))}
+def read_build_record(out_dir: str | Path) -> dict[str, Any] | None:
+    """The ``build`` record kept in the manifest of ``out_dir`` (what the writer stored with
+    ``write_tree(record=...)``), or None when there is none or it cannot be read: a record is only
+    ever a shortcut, so an unreadable one means "rebuild", never an error."""
+    path = Path(out_dir) / MANIFEST_NAME
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        record = json.loads(path.read_text(encoding="utf-8")).get("build")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _manifest_text(files: Mapping[str, str], record: Mapping[str, Any] | None = None) -> str:
+    doc: dict[str, Any] = {
+        "about": "Files archcalc wrote in this folder, with the sha256 of their content. archcalc rewrites "
+                 "or removes only these, and only while they are unchanged; it never touches anything else.",
+        "files": dict(sorted(files.items()))}
+    if record is not None:
+        doc["build"] = record
     return json.dumps(doc, indent=1) + "\n"
 
 
@@ -82,7 +99,7 @@ def _read_regular(path: Path) -> bytes | None:
 
 
 def write_tree(out_dir: str | Path, files: Mapping[str, str | bytes], *, force: bool = False,
-               inputs: Iterable[str | Path] = ()) -> TreeResult:
+               inputs: Iterable[str | Path] = (), record: Mapping[str, Any] | None = None) -> TreeResult:
     """Make ``out_dir`` hold ``files`` (relative POSIX path -> content), keeping its manifest.
 
     Checks everything first, then writes: a file to write or a stale one to remove (listed in
@@ -92,9 +109,13 @@ def write_tree(out_dir: str | Path, files: Mapping[str, str | bytes], *, force: 
     already holding the wanted bytes is kept as is. Symbolic links, folders and ``inputs`` are
     never written over, even with ``force``. ``out_dir`` is created (not its parents).
     Everything not named by ``files`` or the manifest is left alone.
+
+    ``record`` (JSON data) is kept in the manifest under ``build`` (:func:`read_build_record`) when
+    every file was written; after a failure half-way the manifest keeps no record.
     """
     out = Path(out_dir)
     inputs = list(inputs)
+    input_ids = {ident for ident in map(_identity, inputs) if ident is not None}  # (device, inode) of each
     if os.path.lexists(out) and not out.is_dir():
         raise _error(out, "is not a folder")
     if not out.exists() and not out.parent.is_dir():
@@ -140,7 +161,7 @@ def write_tree(out_dir: str | Path, files: Mapping[str, str | bytes], *, force: 
         if old is None:
             to_write.append(rel)
             continue
-        if any(_identity(out / rel) == _identity(i) for i in inputs):
+        if _identity(out / rel) in input_ids:
             refused.append(f"{rel} (an input file)")
             continue
         if old == data:
@@ -183,6 +204,7 @@ def write_tree(out_dir: str | Path, files: Mapping[str, str | bytes], *, force: 
     state = {rel: digest for rel, digest in manifest.items() if rel in to_remove}
     state.update({rel: new_manifest[rel] for rel in result.unchanged})
     state.update({rel: manifest[rel] for rel in to_write if rel in manifest})
+    complete = False
     try:
         for rel in to_write:
             write_output(out / rel, wanted[rel], force=True, inputs=inputs, make_dirs=True)
@@ -198,8 +220,9 @@ def write_tree(out_dir: str | Path, files: Mapping[str, str | bytes], *, force: 
             state.pop(rel, None)
             result.removed.append(rel)
             _prune_empty(out, (out / rel).parent)
+        complete = True
     finally:
-        text = _manifest_text(state)
+        text = _manifest_text(state, record if complete else None)
         if _read_regular(manifest_path) != text.encode("utf-8"):
             write_output(manifest_path, text, force=True)
     return result

@@ -18,7 +18,9 @@ produces identical bytes. Charts are drawn with matplotlib, imported when a char
 
 Modules, each above :mod:`archcalc.report` (renderers) and :mod:`archcalc.plots` (charts):
 :mod:`.summary` (load, analyze and check one spec, once: its zoo row), :mod:`.pages` (the
-pages, composed from the renderers), :mod:`.build` (the tree: the process pool, the charts).
+pages, composed from the renderers), :mod:`.build` (the tree: the process pool, the charts),
+:mod:`.incremental` (what a regeneration must build again, by the rule stated there) and
+:mod:`.digest` (the content hashes it decides by).
 """
 
 from .build import SCALING_SPEC, build_site, single_page, spec_charts, stale_files

@@ -7,7 +7,7 @@ merged key remembers the file and line it came from, so errors name the right fi
 
 from __future__ import annotations
 
-__all__ = ["MAX_EXTENDS", "extends_root", "load_with_extends", "merge_extends"]
+__all__ = ["MAX_EXTENDS", "extends_root", "extends_files", "load_with_extends", "merge_extends"]
 
 import os
 import stat
@@ -38,6 +38,23 @@ def load_with_extends(path: Path, chain: list[str], root: Path | None) -> Node:
     if "extends" in raw:
         raw = merge_extends(raw, path.parent, chain + [str(path.resolve())], root)
     return raw
+
+
+def extends_files(path: Path, root: Path | None = None) -> list[Path]:
+    """The files the spec at ``path`` is made of: itself, then each ``extends:`` target in turn
+    (what a cache of its results must watch). Raises :class:`SpecError` as loading would."""
+    files = [path]
+    raw = load_yaml(path)
+    while isinstance(raw, Node) and "extends" in raw:
+        if len(files) > MAX_EXTENDS + 1:
+            raise SpecError("'extends' chain is too long", raw.location("extends"))
+        target = _resolve_extends(raw, files[-1].parent, root)
+        if any(target.resolve() == f.resolve() for f in files):
+            raise SpecError(f"'extends' cycle: {' -> '.join(str(f) for f in files + [target])}",
+                            raw.location("extends"))
+        files.append(target)
+        raw = load_yaml(target)
+    return files
 
 
 def _shown(target: str) -> str:

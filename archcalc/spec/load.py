@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from ..errors import ArchcalcError, Location, SpecError
+from ..gcpause import gc_paused
 from ..yamlio import MAX_FILE_BYTES, Node, loads_yaml
 from .document import Accuracy, ReferenceSet, Scale, SpecDocument
 from .expand import expand_layers
@@ -78,6 +79,7 @@ class Spec:
 
 
 
+@gc_paused  # see archcalc.gcpause: linear cost per layer
 def load_spec(path: str | Path, *, params: dict[str, Any] | None = None,
               scale: Scale | dict[str, Any] | None = None, extends_root: str | Path | None = None) -> Spec:
     """Load and validate the spec at ``path``.
@@ -98,6 +100,7 @@ def load_spec(path: str | Path, *, params: dict[str, Any] | None = None,
         return _build(raw, path=path, params=params, scale=scale)
 
 
+@gc_paused  # see archcalc.gcpause: linear cost per layer
 def parse_spec(text: str, *, filename: str = "<string>", params: dict[str, Any] | None = None,
                scale: Scale | dict[str, Any] | None = None, extends_root: str | Path | None = None) -> Spec:
     """Like :func:`load_spec` for YAML ``text``; ``filename`` is the name its errors show.
