@@ -6,7 +6,8 @@ names each with its unit:
 ``macs``
     Multiply-accumulates of convolutions (incl. grouped, depthwise, transposed), linear layers
     and the 1x1 convolutions inside squeeze-and-excitation. A bias add is **not** a MAC (as in
-    fvcore, torchvision's GFLOPS and most papers' "multiply-adds").
+    fvcore, torchvision's GFLOPS and most papers' "multiply-adds"). RoIAlign: 4 per bilinear sample
+    and channel (``C * bins * sampling_ratio**2 * 4`` per box).
 ``ops``
     All other arithmetic, element-wise:
 
@@ -23,7 +24,16 @@ names each with its unit:
     squeeze-and-excitation       pool ``C*HW`` + activations ``mid + C`` + rescale ``C*HW``
     dropout, flatten, concat,    0 (identity at inference, views, copies)
     channel shuffle
+    frozen batch norm            2 per element (``x * scale + shift``; no parameters)
+    RoI max pooling              1 per output element (the bin's maximum; its reads depend
+                                 on the box)
+    proposals, detections        0 MACs and 0 ops: anchors, box decoding, sorting and NMS
+                                 select data; the row records how many boxes it keeps
     ===========================  ==========================================================
+
+    Rows in a ``per_proposal`` section run once per box: their MACs, ops and bytes are per image
+    times the boxes (``LayerRow.instances``), their parameters are counted once. A head shared over
+    pyramid levels (``levels``) counts its parameters once and its MACs on every level.
 ``activation_bytes``
     The output tensor of every row: elements x bytes per element (float32: 4). Views and
     in-place operations are counted as if materialized, so the total (the sum over the rows) is an

@@ -16,7 +16,7 @@ __all__ = [
     "layernorm_params", "layernorm_ops",
     "elementwise_ops", "lrn_ops", "softmax_ops", "upsample_ops", "se_params", "se_macs", "se_ops",
     "activation_bytes", "window_reads", "conv_transpose_reads", "adaptive_reads", "nearest_reads",
-    "linear_reads",
+    "linear_reads", "roi_align_macs", "roi_pool_ops", "frozen_batchnorm_ops",
 ]
 
 from math import gcd
@@ -219,6 +219,28 @@ def upsample_ops(output_elements: int, mode: str, spatial_axes: int) -> int:
 def se_ops(channels: int, spatial_elements: int, mid: int) -> int:
     """Squeeze-excite besides its MACs: pool reads ``C*HW``, activations ``mid + C``, rescale ``C*HW``."""
     return 2 * channels * spatial_elements + mid + channels
+
+
+def roi_align_macs(channels: int, out_spatial: Sequence[int], sampling_ratio: int) -> int:
+    """RoIAlign for one region: every output element averages ``sampling_ratio`` samples per axis, and each
+    sample is a bilinear interpolation of 4 neighbours (4 multiply-adds): ``C * prod(out) * sr^axes * 4``.
+
+    NB: the bilinear weights (per sample, shared by the channels) and the division by the sample count
+    (per output) are not counted."""
+    return channels * prod(out_spatial) * sampling_ratio ** len(out_spatial) * 4
+
+
+def roi_pool_ops(channels: int, out_spatial: Sequence[int]) -> int:
+    """RoI max pooling for one region: one op per output element (``C * prod(out)``).
+
+    NB: each bin reads the feature elements its box covers, a number that depends on the box, so the
+    reads are not counted; the per-output op is the bin's maximum."""
+    return channels * prod(out_spatial)
+
+
+def frozen_batchnorm_ops(elements: int) -> int:
+    """A frozen batch norm applies ``x * scale + shift`` (scale and shift from its buffers): 2 ops per element."""
+    return 2 * elements
 
 
 def activation_bytes(elements: int, bytes_per_element: int) -> int:

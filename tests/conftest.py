@@ -6,8 +6,11 @@ corpus's ``tests/malformed/expected.json``) from the current code; review the di
 
 from __future__ import annotations
 
+import copy
+import functools
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +21,34 @@ SPECS = ROOT / "specs"
 def zoo_specs() -> list[Path]:
     """Every spec in ``specs/`` (parametrize over this so new specs are covered automatically)."""
     return sorted(SPECS.glob("*.yaml"))
+
+
+def zoo_doc(path: Path) -> dict[str, Any]:
+    """A spec file's YAML as written (no ``extends`` resolved), parsed once per test process with libyaml
+    where PyYAML has it (collection reads every spec several times; the pure-Python parser took seconds)."""
+    return copy.deepcopy(_parsed(path))
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed(path: Path) -> dict[str, Any]:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
+
+
+ZOO_BOXES = {"proposals": 16, "detections": 4}
+"""The per-box counts the zoo's torch tests run detectors with (every row still runs; the full counts are
+checked statically, and at a larger input with more boxes in tests/test_detection.py)."""
+
+
+def zoo_params(path: Path) -> dict[str, int] | None:
+    """``params`` for a zoo spec in the torch tests: fewer proposals and detections for a detector, else None."""
+    from archcalc import load_spec
+
+    declared = load_spec(path).document.params or {}
+    small = {k: v for k, v in ZOO_BOXES.items() if k in declared}
+    return small or None
 
 
 def has_module(name: str) -> bool:

@@ -20,7 +20,7 @@ from archcalc.errors import SpecError
 from archcalc.spec import load_spec
 from archcalc.spec.document import QUANTITIES
 
-from conftest import zoo_specs
+from conftest import zoo_doc, zoo_specs
 
 # A tiny network whose figures are easy to derive by hand:
 #   stage.conv1  4x8x8   params 4*3*3*3 + 4 = 112      macs 4*8*8 * 3*3*3 = 6,912   bytes 4*8*8*4 = 1,024
@@ -641,11 +641,9 @@ def test_zoo_conventions(stem):
 
 def test_user_facing_sources_cite_papers_not_seed_files():
     """Reference and accuracy sources name the paper or lecture, not this repository's seed files."""
-    import yaml
-
     offenders = []
     for path in zoo_specs():  # read as written: references and accuracy are never inherited, a source is
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = zoo_doc(path)
         sources = [r["source"] for r in doc.get("references") or []] + [a["source"] for a in doc.get("accuracy") or []]
         sources += [doc["source"]] if doc.get("source") else []
         offenders += [f"{path.name}: {s}" for s in sources if "seed 0" in s.lower() or "seed0" in s.lower()]

@@ -202,3 +202,20 @@ def test_per_position_linear_and_layer_scale_and_grn():
     assert F.grn_params(384) == 768  # gamma and beta per channel
     # GRN on [384, 56, 56]: 6 * 384*3136 + 3 * 384 + 2 = 7,225,344 + 1,152 + 2 = 7,226,498
     assert F.grn_ops(384, 56 * 56) == 7_226_498
+
+
+def test_roi_align_macs():
+    # torchvision's box head: 256 channels, 7x7 bins, sampling ratio 2 -> 2*2 samples of 4 neighbours each:
+    # 256*7*7 * 4 * 4 = 200,704 per proposal
+    assert F.roi_align_macs(256, (7, 7), 2) == 200_704
+    # mask head: 256*14*14 * 4 * 4 = 802,816
+    assert F.roi_align_macs(256, (14, 14), 2) == 802_816
+    # sampling ratio 1: one sample per bin, 4 neighbours: 2*3*3 * 1 * 4 = 72
+    assert F.roi_align_macs(2, (3, 3), 1) == 72
+
+
+def test_roi_pool_ops_and_frozen_batchnorm_ops():
+    # Fast R-CNN's RoI pooling on VGG-16 conv5_3: 512*7*7 = 25,088 bin maxima per proposal
+    assert F.roi_pool_ops(512, (7, 7)) == 25_088
+    # x * scale + shift: 2 * 64*200*200 = 5,120,000
+    assert F.frozen_batchnorm_ops(64 * 200 * 200) == 5_120_000

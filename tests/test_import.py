@@ -59,10 +59,17 @@ def uses(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 # --------------------------------------------------------------------------- the zoo, round trip
 
 
+DETECTION_KINDS = {"tap", "fpn", "levels", "per_proposal", "proposals", "detections", "roi_align", "roi_pool",
+                   "frozen_batchnorm"}
+"""Kinds the importer has no mapping for (detection networks: named tensors, RoI ops, per-proposal sections)."""
+
+
 @pytest.mark.parametrize("path", zoo_specs(), ids=lambda p: p.stem)
 def test_zoo_round_trip(path: Path) -> None:
     spec = load_spec(path)
     original = analyze(spec)
+    if any(r.type in DETECTION_KINDS for r in (*original.layers, *original.groups)):
+        pytest.skip("the importer maps no detection kinds (named tensors, RoI ops, per-proposal sections)")
     model = build_model(spec, analysis=original, device="meta")
     found = structure_of(model, input_shape=spec.input_shape, name=spec.name)
     imported = analyze(parse_spec(found.text))

@@ -38,8 +38,8 @@ def test_kind_closed_form(ex):
     result = archcalc.analyze(_spec(ex.entry, ex.input))
     assert result.output_shape == ex.output
     assert (result.totals.params, result.totals.macs, result.totals.ops) == (ex.params, ex.macs, ex.ops)
-    # activation memory is every row's output, float32
-    assert result.totals.activation_bytes == sum(prod(r.output_shape) * 4 for r in result.layers)
+    # activation memory is every row's output, float32 (per box in a per-proposal section: times the boxes)
+    assert result.totals.activation_bytes == sum(prod(r.output_shape) * r.instances * 4 for r in result.layers)
 
 
 @pytest.mark.parametrize("ex", EXAMPLES)

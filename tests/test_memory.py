@@ -22,7 +22,7 @@ from archcalc.memory.devices import GPUS, DeviceMemory, parse_size
 from archcalc.memory.liveness import buffer_bytes, element_bytes, timeline
 from archcalc.kinds.base import Buffer
 
-from conftest import SPECS, has_module, zoo_specs
+from conftest import SPECS, has_module, zoo_params, zoo_specs
 
 
 def spec_of(input_shape: list[int], layers: list[dict[str, Any]]) -> Any:
@@ -385,7 +385,7 @@ def test_zoo_saved_bytes_exact_and_peak_within_2_percent(path: Path) -> None:
     peak of live tensor bytes in a ``no_grad`` forward is within 2 % of ``peak_activation_bytes``."""
     pytest.importorskip("torch")
     res = reduced(path)
-    spec = load_spec(path, scale={"resolution": list(res)} if res else None)
+    spec = load_spec(path, scale={"resolution": list(res)} if res else None, params=zoo_params(path))
     elements = 1
     for d in spec.input_shape:
         elements *= d

@@ -39,9 +39,9 @@ def run_rows(spec: Any) -> tuple[Any, Any, dict[str, tuple[int, ...]]]:
         module.register_forward_hook(lambda m, i, o, name=name: seen.__setitem__(name, tuple(o.shape[1:])))
     with torch.no_grad():
         out = model(torch.randn(1, *spec.input_shape))
-    if isinstance(out, tuple):  # (output, *side heads)
+    if isinstance(out, tuple):  # (output, *side heads, *named tensors)
         heads = [g for g in analysis.groups if g.type == "side"]
-        assert [tuple(h.shape[1:]) for h in out[1:]] == [g.output_shape for g in heads]
+        assert [tuple(h.shape[1:]) for h in out[1:1 + len(heads)]] == [g.output_shape for g in heads]
         out = out[0]
     assert tuple(out.shape[1:]) == analysis.output_shape
     return analysis, model, seen

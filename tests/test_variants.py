@@ -10,13 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 import archcalc
 
-from conftest import zoo_specs
+from conftest import zoo_doc, zoo_specs
 
-VARIANTS = [p for p in zoo_specs() if "extends" in (yaml.safe_load(p.read_text()) or {})]
+VARIANTS = [p for p in zoo_specs() if "extends" in zoo_doc(p)]
 ALLOWED_KEYS = {"extends", "name", "description", "source", "family", "year", "notes", "reference_model", "params",
                 "scale", "set", "references", "accuracy", "input"}
 
@@ -27,7 +26,7 @@ def _rows(result: archcalc.Analysis) -> list[tuple]:
 
 @pytest.mark.parametrize("path", VARIANTS, ids=[p.stem for p in VARIANTS])
 def test_variant_is_base_plus_declared_changes(path: Path):
-    doc = yaml.safe_load(path.read_text())
+    doc = zoo_doc(path)
     assert set(doc) <= ALLOWED_KEYS, f"{path.name} redefines {sorted(set(doc) - ALLOWED_KEYS)}: derive, don't copy"
     base_path = path.parent / doc["extends"]
     variant = archcalc.load_spec(path)

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from .. import formulas as F
 from ..errors import AnalysisError, Location, UsageError
+from ..gcpause import gc_paused
 from ..spec import Spec
 from ..geometry import ShapeError
 from ..kinds import KINDS, Step
@@ -49,6 +50,12 @@ class Walker:
         # running sums (params, macs, ops, activation_bytes, pooling_ops) after each row, so a
         # group's subtotal is one subtraction instead of a walk over its leaves
         self.cumulative: list[tuple[int, int, int, int, int]] = [(0, 0, 0, 0, 0)]
+        # named tensors (a tap, a pyramid's levels), what each row's costs are multiplied by per sample
+        # (the proposals of a per-proposal section), and whether rows reuse weights counted already
+        # (a head shared over pyramid levels): see archcalc.kinds.pyramid and archcalc.kinds.detection
+        self.named: dict[str, _State] = {}
+        self.instances = 1
+        self.shared = False
 
     # -- leaves
     def leaf(self, layer: Any, path: str, depth: int, state: _State) -> _State:
@@ -62,13 +69,15 @@ class Walker:
     def emit(self, path: str, kind: str, depth: int, state: _State, step: Step, layer: Any = None) -> _State:
         """Record one row of type ``kind`` (a leaf's, or one a composite adds) and return its output state."""
         rf = _advance(state.rf, step)
-        b = self.batch
+        b = self.batch * self.instances
+        if self.shared and step.params:
+            step.attrs["shared"] = True  # its weights are another row's: counted once, there
         row = LayerRow(
             name=path, type=kind, depth=depth, input_shape=state.shape, output_shape=step.output_shape,
-            params=step.params, macs=step.macs * b, ops=step.ops * b,
+            params=0 if self.shared else step.params, macs=step.macs * b, ops=step.ops * b,
             activation_bytes=F.activation_bytes(F.prod(step.output_shape), self.bpe) * b,
             pooling_ops=step.pooling_ops * b, rf=_summary(rf), attrs=step.attrs, fields=rf, layer=layer,
-            inputs=state.sources,
+            inputs=state.sources, instances=self.instances,
         )
         self.rows.append(row)
         p, m, o, a, q = self.cumulative[-1]
@@ -114,6 +123,20 @@ class Walker:
         field, and every one of them as the row's inputs, in order."""
         return _State(shape, self.merged(states), tuple(src for s in states for src in s.sources))
 
+    def name(self, name: str, state: _State, layer: Any, path: str) -> None:
+        """Record ``state`` as the named tensor ``name`` (a tap, a pyramid level), read later by name."""
+        if name in self.named:
+            self.fail(f"the tensor name {name!r} is given twice", layer, path)
+        self.named[name] = state
+
+    def named_state(self, name: str, layer: Any, path: str) -> _State:
+        """The tensor named ``name`` earlier in the network (an error naming the known names if none)."""
+        if name not in self.named:
+            known = ", ".join(sorted(self.named)) or "none so far"
+            self.fail(f"no tensor named {name!r} before this layer (named tensors: {known})", layer, path,
+                      hint="name a tensor with {type: tap, tensor: NAME} before the layer that reads it")
+        return self.named[name]
+
     def fail(self, message: str, layer: Any, path: str, *, hint: str | None = None) -> NoReturn:
         raise AnalysisError(message, _where(layer, path), hint=hint)
 
@@ -158,6 +181,7 @@ def _where(layer: Any, path: str) -> Location:
 # --------------------------------------------------------------------------- entry point
 
 
+@gc_paused  # no cycles worth collecting while the rows pile up: linear cost per row
 def analyze(spec: Spec, *, batch_size: int = 1, dtype: str = "float32") -> Analysis:
     """Static per-layer shapes and costs of ``spec`` (see :mod:`archcalc.conventions`)."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:

@@ -55,6 +55,7 @@ class LayerRow:
     inputs: tuple[int, ...] = ()  # the rows whose outputs this row reads (indices into Analysis.layers; -1: the input)
     live_bytes: int = 0  # activations alive after this row, inference (no_grad), the network input included
     saved_bytes: int = 0  # activations autograd keeps for backward that this row keeps first (training forward)
+    instances: int = 1  # copies per sample: the proposals of a per-proposal section (costs and bytes include them)
 
     @property
     def seed_flops(self) -> int:

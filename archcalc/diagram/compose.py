@@ -93,9 +93,11 @@ class Diagram:
 
 
 def unfolded_at(tree: Seq, analysis: Analysis, depth: int | None) -> frozenset[str]:
-    """The blocks drawn open at folding ``depth`` (as ``--depth``; None: all)."""
-    return frozenset(node_key(b) for b in blocks(tree)
-                     if depth is None or analysis.groups[b.group].depth < depth - 1)
+    """The blocks drawn open at folding ``depth`` (as ``--depth``; None: all); a block with no rows (a tap)
+    stays a chip."""
+    groups = analysis.groups
+    return frozenset(node_key(b) for b in blocks(tree) if groups[b.group].stop > groups[b.group].first
+                     and (depth is None or groups[b.group].depth < depth - 1))
 
 
 def auto_depth(tree: Seq, analysis: Analysis, content: Content) -> int | None:

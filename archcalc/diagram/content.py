@@ -213,6 +213,12 @@ def _block_box(group: GroupRow, key: str, parent: str, fill: str, color_by: str,
     count, and its output shape; its cost."""
     name = relative_name(group.name, parent)
     layers = group.stop - group.first
+    if not layers:  # no rows of its own (a tap naming a tensor): a chip, never unfolded (see unfolded_at)
+        tip = _tip(group, group.type)
+        line = Text(f"{name} \u00b7 {group.type} \u00b7 {shape_text(group.output_shape)}", PAD_X,
+                    round((CHIP_H - DETAIL_LINE) / 2 + ASCENT * DETAIL_SIZE, 2), DETAIL_SIZE)
+        chip = Box(key, group.name, name, "chip", _even(line.width + 2 * PAD_X, MIN_CHIP_W), CHIP_H, (line,), fill, tip)
+        return chip, Label(key, group.name, name, math.ceil(text_width(name, DETAIL_SIZE)), tip)
     windows = [w for w in map(_window, main) if w is not None]
     what = f"{group.type}: " + " \u2192 ".join(windows)
     if not 0 < len(windows) <= MAX_KERNELS or group.type == "concat" or len(what) > MAX_SUMMARY:

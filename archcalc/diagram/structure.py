@@ -159,6 +159,39 @@ def _arrange_residual(layer: Any, path: str, index: _Index) -> Item:
     return Block(group, layer.type, Bypass(body, shortcut, join, index.row(f"{path}.act")))
 
 
+def _arrange_own_row(layer: Any, path: str, index: _Index) -> Item:
+    """A kind that reads named tensors and adds one row of its own (proposals, RoIAlign): a box."""
+    leaf = index.row(path)
+    if leaf is None:  # pragma: no cover
+        raise RuntimeError(f"no analysis row for layer {path}")
+    return leaf
+
+
+def _arrange_tap(layer: Any, path: str, index: _Index) -> Item:
+    """A tap only names a tensor: an empty block."""
+    return Block(index.group(path), layer.type, Seq(()))
+
+
+def _arrange_levels(layer: Any, path: str, index: _Index) -> Item:
+    """A head shared over pyramid levels: one frame per level, in sequence."""
+    (child,) = children(layer)
+    per_level = [Block(index.group(f"{path}.{name}"), "sequential", _sequence(child.layers, f"{path}.{name}", index))
+                 for name in (layer.inputs or ["input"])]
+    return Block(index.group(path), layer.type, Seq(tuple(per_level)))
+
+
+def _arrange_fpn(layer: Any, path: str, index: _Index) -> Item:
+    """A feature pyramid: its levels in the order they run (coarsest first), each a frame, then the extra level."""
+    items: list[Item] = []
+    for g in sorted((i for name, i in index.groups.items() if name.startswith(f"{path}.")),
+                    key=lambda i: index.bounds[i][0]):
+        items.append(Block(g, "sequential", Seq(tuple(Leaf(i) for i in _rows_in(index, g)))))
+    extra = index.row(f"{path}.{layer.outputs[-1]}") if layer.extra == "maxpool" else None
+    if extra is not None:
+        items.append(extra)
+    return Block(index.group(path), layer.type, Seq(tuple(items)))
+
+
 def _rows_in(index: _Index, group: int) -> range:
     first, stop = index.bounds[group]
     return range(first, stop)
@@ -169,6 +202,14 @@ ARRANGEMENTS: dict[str, Callable[[Any, str, _Index], Item]] = {
     "side": _arrange_side,
     "concat": _arrange_concat,
     "residual": _arrange_residual,
+    "per_proposal": _arrange_sequential,
+    "levels": _arrange_levels,
+    "fpn": _arrange_fpn,
+    "tap": _arrange_tap,
+    "proposals": _arrange_own_row,
+    "detections": _arrange_own_row,
+    "roi_align": _arrange_own_row,
+    "roi_pool": _arrange_own_row,
 }
 """How each composite kind is drawn: its nested lists in sequence, off to the side, side by side, or
 beside a shortcut."""

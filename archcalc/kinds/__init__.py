@@ -1,9 +1,9 @@
 """Every layer kind, registered once with everything archcalc knows about it.
 
 One module per family (:mod:`.conv`, :mod:`.pool`, :mod:`.dense`, :mod:`.norm`, :mod:`.elementwise`,
-:mod:`.resample`, :mod:`.channel`, :mod:`.composite`) defines each kind's pydantic model, analysis
-rule (shape, params, MACs, ops, receptive-field map), torch builder, fvcore reconciliation,
-display traits and worked example (see :class:`~archcalc.kinds.base.Kind`). Everything keyed by
+:mod:`.resample`, :mod:`.channel`, :mod:`.composite`, :mod:`.pyramid`, :mod:`.detection`) defines each
+kind's pydantic model, analysis rule (shape, params, MACs, ops, receptive-field map), torch builder, fvcore
+reconciliation, display traits and worked example (see :class:`~archcalc.kinds.base.Kind`). Everything keyed by
 kind derives from :data:`KINDS`: the spec language's union :data:`Layer` (and so the JSON
 Schema), :data:`LAYER_KINDS`, the analyzer, the builder, the cross-check and the tests.
 
@@ -22,7 +22,7 @@ from typing import Annotated, Union
 from pydantic import BaseModel, Field
 
 # Importing a family module registers its kinds; this order is the order of the schema's union.
-from . import conv, pool, dense, norm, elementwise, resample, channel, composite  # noqa: F401, I001
+from . import conv, pool, dense, norm, elementwise, resample, channel, composite, pyramid, detection  # noqa: F401, I001
 from .base import KINDS, ROW_KINDS, Buffer, Example, FvcoreRule, Kind, Memory, Pass, Step
 from .composite import RESERVED_NAMES, children
 from .elementwise import ACTIVATION_KINDS
@@ -41,7 +41,8 @@ CompositeLayer = Union[_models(True)]  # type: ignore[valid-type]
 Layer = Annotated[Union[LeafLayer, CompositeLayer], Field(discriminator="type")]
 LayerList = list[Layer]
 
-for _model in (composite.Sequential, composite.Side, composite.Branch, composite.Concat, composite.Residual):
+for _model in (composite.Sequential, composite.Side, composite.Branch, composite.Concat, composite.Residual,
+               pyramid.Levels, detection.PerProposal):
     _model.model_rebuild(_types_namespace={"LayerList": LayerList})
 
 LAYER_KINDS: dict[str, type[BaseModel]] = {tag: k.model for tag, k in KINDS.items()}  # type: ignore[misc]

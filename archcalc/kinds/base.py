@@ -223,6 +223,7 @@ class Kind:
     build: Callable[[Any, Any], Any] | None = None  # (layer, build context) -> torch.nn.Module
     variants: tuple[Example, ...] = ()  # more worked examples: the kind's other settings
     memory: Callable[[Any, Pass], Memory] | None = None  # rows: (LayerRow, Pass) -> Memory
+    names_outputs: bool = False  # composites: its group's outputs are named tensors, alive to the end of the pass
 
     @property
     def composite(self) -> bool:

@@ -145,8 +145,10 @@ def timeline(rows: Sequence["LayerRow"], groups: Sequence["GroupRow"], *, output
             if not recorded:
                 memories[i] = _without_graph(memories[i])
 
-    def nbytes(buffers: tuple[Buffer, ...]) -> int:
-        return sum(x.elements * (b if x.batched else 1) * element_bytes(x.dtype, bpe) for x in buffers) if buffers else 0
+    def nbytes(buffers: tuple[Buffer, ...], instances: int = 1) -> int:
+        """Bytes of a row's buffers: per sample ones for the batch and the row's instances (its proposals)."""
+        return sum(x.elements * (b * instances if x.batched else 1) * element_bytes(x.dtype, bpe)
+                   for x in buffers) if buffers else 0
 
     # storages: each row's output is a new storage or its first input's (storage[-1] is the input's)
     storage: list[int] = [0] * n + [INPUT]
@@ -157,7 +159,7 @@ def timeline(rows: Sequence["LayerRow"], groups: Sequence["GroupRow"], *, output
             storage[i] = storage[r.inputs[0]]
         else:
             storage[i] = i
-            size[i] = output_bytes[i] = _elements(r.output_shape) * b * bpe
+            size[i] = output_bytes[i] = _elements(r.output_shape) * b * r.instances * bpe
 
     # the last step at which each storage is referenced; those in `forever` live to the end of the pass
     last: dict[int, int] = {INPUT: end}
@@ -167,7 +169,8 @@ def timeline(rows: Sequence["LayerRow"], groups: Sequence["GroupRow"], *, output
         for src in r.inputs:
             last[storage[src]] = i
     for g in groups:
-        if g.type == "side":  # a side output leaves the network (an empty side: its input itself)
+        if g.type == "side" or _names_outputs(g.type):  # a side output leaves the network (an empty side: its
+            # input itself); named tensors (a tap, a pyramid's levels) are held by name to the end of the pass
             forever.update(storage[src] for src in g.outputs)
         if g.stop <= g.first:
             continue
@@ -197,7 +200,7 @@ def timeline(rows: Sequence["LayerRow"], groups: Sequence["GroupRow"], *, output
                     kept.add(t)
                     saved[i] += size[t]
                     forever.add(t)
-            extra_kept[i] = nbytes(m.saved)
+            extra_kept[i] = nbytes(m.saved, r.instances)
             saved[i] += extra_kept[i]
 
     frees = [0] * max(n, 1)
@@ -210,7 +213,7 @@ def timeline(rows: Sequence["LayerRow"], groups: Sequence["GroupRow"], *, output
     live = input_bytes
     for i, m in enumerate(memories):
         live += output_bytes[i] + extra_kept[i]
-        during[i] = live + nbytes(m.scratch)
+        during[i] = live + nbytes(m.scratch, rows[i].instances)
         live -= frees[i]
         after[i] = live
     return Timeline(training=training, input_bytes=input_bytes, during=tuple(during), after=tuple(after),
@@ -240,6 +243,11 @@ def _memories(rows: Sequence["LayerRow"], mode: Pass) -> list[Memory]:
             layout.append((cl and not st if m.channels_last is None else m.channels_last, False))
         out.append(m)
     return out
+
+
+def _names_outputs(group_type: str) -> bool:
+    k = kind_of(group_type)
+    return k is not None and k.names_outputs
 
 
 def _elements(shape: Sequence[int]) -> int:

@@ -30,58 +30,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..kinds.base import Pass
-from ..options import Choice
+from .choices import Mode, Optimizer, Precision  # apart, so that the command line reads them cheaply
 from .liveness import INPUT, Timeline, _memories, needs_grad, timeline
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..analysis import Analysis, LayerRow
-
-
-class Mode(Choice):
-    """What the memory is for: one inference pass or one training step."""
-
-    INFERENCE = "inference"
-    TRAINING = "training"
-
-    @classmethod
-    def option(cls) -> str:
-        return "mode"
-
-
-class Optimizer(Choice):
-    """The optimizer of a training step; its state per parameter is :attr:`state_tensors`."""
-
-    SGD = "sgd"
-    MOMENTUM = "momentum"
-    ADAM = "adam"
-    ADAMW = "adamw"
-
-    @property
-    def state_tensors(self) -> int:
-        """Tensors of a parameter's size the optimizer keeps: momentum 1, Adam's two moments 2."""
-        return {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}[self.value]
-
-    @property
-    def step_temporaries(self) -> int:
-        """Parameter-sized temporaries during ``step()`` (torch's foreach Adam: the denominator)."""
-        return {"sgd": 0, "momentum": 0, "adam": 1, "adamw": 1}[self.value]
-
-
-class Precision(Choice):
-    """Number formats of a training step (see the module docstring)."""
-
-    FLOAT32 = "float32"
-    BF16_MIXED = "bf16-mixed"
-    BFLOAT16 = "bfloat16"
-
-    @property
-    def activation_dtype(self) -> str:
-        return "float32" if self is Precision.FLOAT32 else "bfloat16"
-
-    @property
-    def weight_bytes_per_param(self) -> int:
-        """Bytes of a weight, its gradient and each optimizer state value (float32 master weights when mixed)."""
-        return 2 if self is Precision.BFLOAT16 else 4
 
 
 def activation_dtype(precision: Precision | str) -> str:
@@ -219,7 +172,7 @@ def _value_bytes(analysis: "Analysis", src: int) -> int:
     if src == INPUT:
         return analysis.input_bytes
     shape = analysis.layers[src].output_shape
-    n = 1
+    n = analysis.layers[src].instances  # the proposals of a per-proposal section
     for d in shape:
         n *= d
     return n * analysis.batch_size * analysis.bytes_per_element

@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Sequence
 
-from tabulate import tabulate
-
 from ..analysis import Analysis, GroupRow, LayerRow, Totals
 from ..conventions import HEADLINE_LABELS, Convention, headline_count
 from ..kinds import hidden_in_seed
@@ -77,6 +75,8 @@ def _row_dict(r: Row, conv: Convention) -> dict[str, Any]:
         d["attrs"] = r.attrs
         d["jump"] = list(r.jump) if r.jump else None  # effective stride, input pixels per output step
         d["start"] = list(r.start) if r.start else None  # centre of the first output's field, in input pixels
+        if r.instances != 1:  # a per-proposal row: its costs and bytes are for this many boxes per sample
+            d["instances"] = r.instances
     return d
 
 
@@ -262,6 +262,7 @@ def render_report(analysis: Analysis, *, fmt: str = "table", style: str = "defau
     columns = LAYOUTS[style]
     if Column.LIVE in columns:
         note = "\n".join(filter(None, (note, _memory_note(analysis, raw))))
+    note = "\n".join(filter(None, (note, per_box_note(analysis, raw))))
     numbers = _Numbers(conv, raw)
     headers = [column_title(c, convention=conv, raw=raw) for c in columns]
     body = [[_CELLS[c].cell(r, numbers) for c in columns] for r in rows]
@@ -280,6 +281,8 @@ def render_report(analysis: Analysis, *, fmt: str = "table", style: str = "defau
 
         return html_table(headers, body, total=total, align=align, sort_keys=_sort_keys(columns, rows, conv),
                           caption=title, row_names=[r.name for r in rows])
+    from tabulate import SEPARATING_LINE, tabulate  # only the text tables need it
+
     colalign = [_ALIGN[a] for a in align]
     if fmt == "markdown":
         total = [f"**{v}**" if str(v) else "" for v in total]
@@ -291,8 +294,6 @@ def render_report(analysis: Analysis, *, fmt: str = "table", style: str = "defau
         lines = table.splitlines()
         lines.insert(len(lines) - 3, r"\midrule")  # rule above the Total row
         return f"% {title}\n" + "\n".join(lines) + "\n" + (f"% {note}\n" if note else "")
-    from tabulate import SEPARATING_LINE
-
     table = tabulate(body + [SEPARATING_LINE, total], headers=headers, tablefmt="simple", colalign=colalign,
                      disable_numparse=True)
     return f"{title}\n\n{table}\n" + (f"\n{note}\n" if note else "")
@@ -307,6 +308,21 @@ def _memory_note(analysis: Analysis, raw: bool) -> str:
     return (f"Output mem: each row's output as if it were new (Total: their sum, an upper bound). Live mem: "
             f"activations alive after the row at inference (Total: the peak, {show(analysis.totals.peak_activation_bytes)}"
             f" with the input" + (f", during {where}" if where else "") + "). See archcalc/conventions.py.")
+
+
+def per_box_note(analysis: Analysis, raw: bool = False) -> str:
+    """The share of the per-proposal sections (rows run once per box: a detector's heads), or '' if none."""
+    sections = [g for g in analysis.groups if g.type == "per_proposal"
+                and not any(o.type == "per_proposal" and o.first <= g.first and g.stop <= o.stop and o is not g
+                            for o in analysis.groups)]
+    total = analysis.totals.macs
+    if not sections or not total:
+        return ""
+    show = (lambda v: f"{v:,}") if raw else human_count
+    parts = [f"{g.name} x {g.input_shape[0]:,} boxes: {show(g.macs)} MACs" for g in sections]
+    share = sum(g.macs for g in sections)
+    return (f"Per box: {'; '.join(parts)}; {share / total:.1%} of all MACs (the rest runs once per image; "
+            "a detector's --param proposals=N or detections=N changes the boxes).")
 
 
 def _sort_keys(columns: Sequence[Column], rows: list[Row], conv: Convention) -> list[list[Any]]:

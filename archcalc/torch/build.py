@@ -71,6 +71,7 @@ class Ctx:
 
 class _Builder:
     def __init__(self, analysis: Analysis):
+        self.input_shape = tuple(analysis.input_shape)  # the network's input (an image's size for box rows)
         self.rows: dict[str, LayerRow | GroupRow] = {}
         for r in (*analysis.layers, *analysis.groups):
             if r.name in self.rows:

@@ -9,7 +9,7 @@ __all__ = ["BuildError", "Block", "SideBlock", "SpecModel", "ResidualBlock", "Co
            "ZeroPadShortcut", "ChannelShuffle", "ChannelSplit", "CenterCrop", "SqueezeExcite",
            "WindowAvgPool", "WindowMaxPool", "Mul", "LayerScale", "StochasticDepth", "GlobalResponseNorm",
            "ChannelLinear", "ACTIVATIONS", "CONV", "PADDED_CONV", "CONV_T", "MAX_POOL",
-           "AVG_POOL", "ADAPTIVE_AVG", "ADAPTIVE_MAX", "BATCHNORM", "UPSAMPLE_MODE", "torch_pad", "symmetric"]
+           "AVG_POOL", "ADAPTIVE_AVG", "ADAPTIVE_MAX", "BATCHNORM", "UPSAMPLE_MODE", "torch_pad", "symmetric", "Flow"]
 
 import math
 from typing import Any, Callable
@@ -49,6 +49,15 @@ class Block(nn.Module):
         return x
 
 
+class Flow(list):
+    """What a forward pass carries besides the main tensor: the side outputs (the list itself) and the named
+    tensors (``named``: a tap's, a pyramid's levels; see :mod:`archcalc.torch.detection`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.named: dict[str, torch.Tensor] = {}
+
+
 class SideBlock(Block):
     """A side output (auxiliary head): returns the head's output; the enclosing block passes its
     own input on and collects the head (see :class:`SpecModel`)."""
@@ -63,10 +72,12 @@ class SpecModel(Block):
         self.input_shape = tuple(input_shape)
 
     def forward(self, x: torch.Tensor) -> Any:  # type: ignore[override]
-        """The network's output; with side outputs, ``(output, *heads)`` in execution order."""
-        sides: list[torch.Tensor] = []
+        """The network's output; with side outputs or named tensors, ``(output, *heads, *named)``: the side
+        heads in execution order, then the named tensors (taps, pyramid levels) in the order they were named."""
+        sides = Flow()
         y = super().forward(x, sides)
-        return (y, *sides) if sides else y
+        outputs = (*sides, *sides.named.values())
+        return (y, *outputs) if outputs else y
 
     def extra_repr(self) -> str:
         return f"spec={self.spec_name!r}, input={list(self.input_shape)}"
