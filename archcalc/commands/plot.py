@@ -10,8 +10,8 @@ from .common import add_param_option, add_spec_options, emit, load_from_args, pa
 from .graph import HELP as GRAPH_HELP
 from .graph import add_graph_options, run_graph
 
-HELP = ("charts: per-layer profile, accuracy vs cost, scaling, roofline, throughput, network diagram, live memory "
-        "(PNG/SVG/PDF)")
+HELP = ("charts: per-layer profile, accuracy vs cost, scaling, roofline, throughput, network diagram, live memory, "
+        "design-space sweep (PNG/SVG/PDF)")
 EPILOG = """\
 examples:
   archcalc plot layers specs/alexnet.yaml -o alexnet.png         # memory, params, MACs per layer
@@ -25,6 +25,8 @@ examples:
   archcalc plot memory specs/resnet50.yaml --mode training --batch 32 -o mem.png   # live bytes, fwd + bwd
   archcalc plot graph specs/googlenet.yaml -o googlenet.svg      # the network, boxes coloured by MACs
   archcalc plot graph specs/resnet50.yaml --depth 3 --color memory -o r50.pdf
+  archcalc plot sweep regnet.parquet -o regnet.png               # archcalc sweep results: MACs vs params, Pareto front
+  archcalc plot sweep regnet.csv --y peak_activation_bytes --front lower --color 'depths[3]' -o live.svg
 
 The image format follows the extension of -o (.png, .svg, .pdf). Charts have a white background.
 Costs are archcalc's static counts; 1 MAC = 1 multiply-accumulate = 2 FLOPs.
@@ -102,6 +104,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_spec_options(c)
 
     add_graph_options(chart("graph", GRAPH_HELP))
+
+    c = chart("sweep", "archcalc sweep results: one cost against another, coloured by an axis, with the Pareto front")
+    c.add_argument("results", metavar="RESULTS", help="a sweep's results file (.parquet or .csv)")
+    c.add_argument("--x", default="macs", metavar="COLUMN", help="x axis, minimized by the front (default macs)")
+    c.add_argument("--y", default="params", metavar="COLUMN", help="y axis (default params)")
+    c.add_argument("--front", choices=("upper", "lower", "none"), default="upper",
+                   help="upper (default): the most y for each x budget; lower: the least y; none")
+    c.add_argument("--color", metavar="COLUMN", help="colour the points by this column (default: the first axis)")
     p.set_defaults(run=run)
 
 
@@ -236,5 +246,14 @@ def _memory(args: argparse.Namespace) -> Any:
     return draw_memory(chart, title=args.title)
 
 
+def _sweep(args: argparse.Namespace) -> Any:
+    from ..plots.sweep import draw_sweep, sweep_chart
+    from ..sweep.store import read_definition, read_results
+
+    chart = sweep_chart(read_results(args.results), x=args.x, y=args.y, color=args.color, front=args.front,
+                        definition=read_definition(args.results))
+    return draw_sweep(chart, title=args.title)
+
+
 _CHARTS = {"layers": _layers, "accuracy": _accuracy, "scaling": _scaling, "roofline": _roofline,
-           "throughput": _throughput, "memory": _memory}
+           "throughput": _throughput, "memory": _memory, "sweep": _sweep}
