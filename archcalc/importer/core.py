@@ -8,14 +8,13 @@ from __future__ import annotations
 
 __all__ = ["ImportResult", "import_spec", "structure_of"]
 
-import gc
 import re
 import textwrap
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from ..errors import UsageError
+from ..gcpause import collection_paused
 from ..geometry import MAX_DIM
 from .canonical import canonicalize
 from .emit import dump
@@ -74,25 +73,12 @@ def _check_module(module: Any) -> None:
         raise ImportModelError(f"expected a torch.nn.Module, got {type(module).__module__}.{type(module).__name__}")
 
 
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """The cyclic garbage collector paused while the graph is built (its passes over the thousands of
-    short-lived graph objects of a deep network took half the time), as it was afterwards."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def structure_of(module: Any, *, input_shape: Sequence[int], name: str | None = None, method: str = "auto",
                  source: str | None = None) -> Structure:
     """Trace, map, structure and fold ``module``: the spec text before verification."""
     _check_module(module)
     shape = _input_shape(input_shape)
-    with _no_cycle_collection():
+    with collection_paused():
         return _structure(module, shape, name, method, source)
 
 
@@ -119,7 +105,7 @@ def import_spec(module: Any, *, input_shape: Sequence[int], name: str | None = N
     """
     found = structure_of(module, input_shape=input_shape, name=name, method=method, source=target)
     shape = _input_shape(input_shape)
-    with _no_cycle_collection():  # fvcore's trace graph is many small objects, as fx's is
+    with collection_paused():  # fvcore's trace graph is many small objects, as fx's is
         checked = verify(found.text, top=found.top, mapping=found.mapping, model=module, input_shape=shape)
     name = name or type(module).__name__
     what = target or f"an instance of {type(module).__name__}"

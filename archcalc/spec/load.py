@@ -126,6 +126,16 @@ def parse_spec(text: str, *, filename: str = "<string>", params: dict[str, Any] 
         return _build(raw, path=None, params=params, scale=scale)
 
 
+@gc_paused
+def spec_from_tree(raw: Node, *, path: str | Path, params: dict[str, Any] | None = None,
+                   scale: Scale | dict[str, Any] | None = None) -> Spec:
+    """The spec :func:`load_spec` builds from ``path``, from its YAML tree already read and merged
+    (``archcalc.spec.extends.load_with_extends``): what a caller building many variants of one file
+    (``archcalc sweep``) reads once. Errors name ``path`` as :func:`load_spec`'s do."""
+    with _located(str(path)):
+        return _build(raw, path=Path(path), params=params, scale=scale)
+
+
 class _located:
     """Context manager: errors leave with the spec's file name, a RecursionError as a clean error."""
 

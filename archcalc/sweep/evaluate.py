@@ -11,9 +11,8 @@ from __future__ import annotations
 
 __all__ = ["SpecTemplate", "load_template", "check_axes", "point_overrides", "evaluate_points", "where_columns"]
 
-import gc
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -38,18 +37,9 @@ class SpecTemplate:
 
     def build(self, *, params: dict[str, Any] | None, scale: dict[str, Any] | None) -> Any:
         """The :class:`archcalc.Spec` that ``load_spec(path, params=params, scale=scale)`` returns."""
-        # NB: the loader's build step, called on the tree read once (a public hook in
-        # archcalc.spec.load would spare this import of a private name)
-        from ..spec.load import _build
+        from ..spec.load import spec_from_tree
 
-        try:
-            return _build(self.raw, path=Path(self.path), params=params, scale=scale)
-        except ArchcalcError as exc:
-            if exc.location.file is None:
-                raise type(exc)(exc.message, replace(exc.location, file=self.path), hint=exc.hint) from None
-            raise
-        except RecursionError:
-            raise ArchcalcError("the spec nests too deeply to analyze", Location(self.path)) from None
+        return spec_from_tree(self.raw, path=self.path, params=params, scale=scale)
 
 
 def load_template(path: str | Path) -> SpecTemplate:
@@ -145,9 +135,7 @@ def evaluate_points(template: SpecTemplate, definition: SweepDefinition, start: 
         values = definition.point(index)
         row: dict[str, Any] = {INDEX: index, **values, ERROR: None}
         params, scale = point_overrides(template, definition.axes, values)
-        collecting = gc.isenabled()
-        gc.disable()  # as load_spec and analyze do: the objects of one point form few cycles worth a scan
-        try:
+        try:  # building and analyzing pause the cyclic collector themselves (archcalc.gcpause)
             spec = template.build(params=params or None, scale=scale or None)
             totals = totals_row(analyze(spec, batch_size=definition.batch_size, dtype=definition.dtype))
         except Exception as exc:  # every failure of a point is that point's row, never the sweep's end
@@ -155,9 +143,6 @@ def evaluate_points(template: SpecTemplate, definition: SweepDefinition, start: 
             row.update({name: None for name in TOTALS})
             rows.append(row)
             continue
-        finally:
-            if collecting:
-                gc.enable()
         row.update(totals)
         if where is not None:
             env = {**row, **{k: v for k, v in params.items() if isinstance(v, list)}}
