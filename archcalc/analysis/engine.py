@@ -88,8 +88,11 @@ class Walker:
     # -- sequences and composites
     def run(self, layers: Any, scope: str, depth: int, state: _State) -> _State:
         """Run a layer list in ``scope`` and return the state after it."""
-        for layer in layers:
-            path = f"{scope}.{layer.name}" if scope else layer.name
+        for i, layer in enumerate(layers):
+            if layer.name is None:  # not named yet: a shape asked for during expansion ($in_channels)
+                path = f"{scope}[{i}]"
+            else:
+                path = f"{scope}.{layer.name}" if scope else layer.name
             kind = KINDS[layer.type]
             if kind.walk is None:
                 state = self.leaf(layer, path, depth, state)

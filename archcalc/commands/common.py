@@ -17,14 +17,15 @@ if TYPE_CHECKING:  # pragma: no cover - the spec language is imported by the com
 
 
 def parse_assignments(text: str, what: str) -> dict[str, Any]:
-    """``"width=1.1,depth=1.2"`` -> ``{"width": 1.1, "depth": 1.2}`` (values as YAML scalars).
+    """``"width=1.1,depth=1.2"`` -> ``{"width": 1.1, "depth": 1.2}``; ``"depths=[1,2,4,1]"`` -> a list.
 
-    Values are read by the spec loader's YAML reader: plain data only, bounded nesting.
+    Values are read by the spec loader's YAML reader: plain data only, bounded nesting. Commas inside
+    brackets, braces or quotes belong to the value.
     """
     from ..yamlio import loads_yaml
 
     out: dict[str, Any] = {}
-    for item in filter(None, (p.strip() for p in text.split(","))):
+    for item in filter(None, (p.strip() for p in _top_level_split(text))):
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise SpecError(f"{what}: expected NAME=VALUE pairs separated by commas, got {item!r}")
@@ -34,6 +35,24 @@ def parse_assignments(text: str, what: str) -> dict[str, Any]:
             shown = value if len(value) <= 60 else value[:40] + f"... ({len(value):,} characters)"
             raise SpecError(f"{what}: cannot read the value of {key.strip()!r}: {shown!r} ({exc.message})") from None
     return out
+
+
+def _top_level_split(text: str) -> list[str]:
+    """``text`` split at the commas outside ``[]``, ``{}`` and quotes."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return parts + [text[start:]]
 
 
 def int_at_least(minimum: int) -> Callable[[str], int]:
