@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 HELP = "costs of a design space: a grid or random sample of a spec's params/scale, to Parquet or CSV"
 EPILOG = """\
 examples:
-  # a grid: every combination (3 x 4 = 12 points), the rows as CSV on stdout
+  # a grid: every combination (2 x 4 = 8 points), the rows as CSV on stdout
   archcalc sweep specs/resnet50.yaml --grid stride_on_3x3=true,false --scale-grid resolution=160..256:32
   # RegNet-style: stage depths and widths by list element, kept when under a budget, to Parquet
   archcalc sweep specs/regnet_x_400mf.yaml --grid 'depths[2]=1..8' --grid 'depths[3]=1..12' \\
