@@ -22,11 +22,11 @@ An argument a function does not take (``batch_size=0``, an unknown format) is a
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ._version import __version__
 from .errors import AnalysisError, ArchcalcError, SpecError, UsageError
+from .lazy import lazy_attributes
 
 if TYPE_CHECKING:  # pragma: no cover
     from .analysis import Analysis, analyze
@@ -37,14 +37,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from .torch.modules import SpecModel
 
 # Imported on first use, so that ``import archcalc.cli`` (every command) does not build the spec
-# language's models before it knows it needs them: name -> (module, attribute).
-_LAZY = {
-    "analyze": (".analysis", "analyze"), "Analysis": (".analysis", "Analysis"),
-    "check_spec": (".check", "check_spec"), "Convention": (".conventions", "Convention"),
-    "ReportFormat": (".options", "ReportFormat"), "ReportStyle": (".options", "ReportStyle"),
-    "Spec": (".spec", "Spec"), "load_spec": (".spec", "load_spec"), "parse_spec": (".spec", "parse_spec"),
-    "crosscheck": (".torch.crosscheck", "crosscheck"),
-}
+# language's models before it knows it needs them. ``crosscheck`` is kept out of the namespace (a
+# submodule import could shadow it) and imported on each read.
+__getattr__ = lazy_attributes(__name__, globals(), {
+    ".analysis": ("analyze", "Analysis"), ".check": ("check_spec",), ".conventions": ("Convention",),
+    ".options": ("ReportFormat", "ReportStyle"), ".spec": ("Spec", "load_spec", "parse_spec"),
+    ".torch.crosscheck": ("crosscheck",),
+}, uncached=("crosscheck",))
 
 __all__ = ["load_spec", "parse_spec", "analyze", "check_spec", "crosscheck", "build_model", "import_model", "Spec",
            "Analysis", "Convention", "ReportFormat", "ReportStyle", "ArchcalcError", "SpecError", "AnalysisError",
@@ -76,17 +75,5 @@ def import_model(module: Any, *, input_shape: Sequence[int], name: str | None = 
     return _import(module, input_shape=input_shape, name=name)
 
 
-def __getattr__(name: str) -> Any:
-    """The public names import their module on first use (``archcalc.crosscheck`` imports torch then),
-    not at ``import archcalc``."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, attribute = _LAZY[name]
-    value = getattr(import_module(module, __name__), attribute)
-    if name != "crosscheck":  # kept out of the namespace: a submodule import could shadow it
-        globals()[name] = value
-    return value
-
-
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | __getattr__.names)

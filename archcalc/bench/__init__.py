@@ -11,8 +11,9 @@ matmul peak), :mod:`.env` (device, driver, versions), :mod:`.records` (result re
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_attributes
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..memory import is_oom
@@ -21,22 +22,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from .records import SCHEMA_ID, BatchResult, BenchRun, ModelResult, Setup
     from .runner import run_bench
 
-# Imported on first use (``archcalc --help`` reads only the constants of .records): name -> module.
-_LAZY = {name: module for module, names in {
+# Imported on first use (``archcalc --help`` reads only the constants of .records).
+__getattr__ = lazy_attributes(__name__, globals(), {
     "..report.bench": ("BENCH_FORMATS", "render_bench"),
     ".records": ("SCHEMA_ID", "BatchResult", "BenchRun", "ModelResult", "Setup"),
     "..memory": ("is_oom",),
     ".options": ("DEFAULTS", "BenchOptions", "Workload", "resolve_options"),
     ".runner": ("run_bench",),
-}.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(_LAZY[name], __name__), name)
-    globals()[name] = value
-    return value
+})
 
 __all__ = ["run_bench", "render_bench", "BenchOptions", "Workload", "BenchRun", "ModelResult", "BatchResult",
            "Setup", "SCHEMA_ID", "BENCH_FORMATS", "DEFAULTS", "is_oom", "resolve_options", "results_path"]

@@ -31,12 +31,12 @@ __all__ = ["GIB", "MemoryLimitError", "available_memory_bytes", "conv_workspace_
            "largest_batch", "footprint", "MemoryRecord", "measure_memory", "measure_memory_sweep"]
 
 import os
-from importlib import import_module
 from pathlib import Path
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import ArchcalcError, Location
+from ..lazy import lazy_attributes
 
 if TYPE_CHECKING:  # pragma: no cover - the analysis imports this package's liveness model
     from ..analysis import Analysis
@@ -47,22 +47,14 @@ if TYPE_CHECKING:  # pragma: no cover - the analysis imports this package's live
     from .training import InferenceMemory, TrainingMemory, inference_memory, training_memory
 
 # Imported on first use: the analyzer imports .liveness (and so this package) for every analysis,
-# and needs none of these. Name -> module.
-_LAZY = {name: module for module, names in {
+# and needs none of these.
+__getattr__ = lazy_attributes(__name__, globals(), {
     ".cuda": ("MemoryRecord", "measure_memory", "measure_memory_sweep"),  # torch is imported when measuring
     ".devices": ("DeviceMemory", "device_memory"),
     ".fit": ("BatchFit", "footprint", "largest_batch"),
     ".choices": ("Mode", "Optimizer", "Precision"),
     ".training": ("InferenceMemory", "TrainingMemory", "inference_memory", "training_memory"),
-}.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(_LAZY[name], __name__), name)
-    globals()[name] = value
-    return value
+})
 
 GIB = 1024 ** 3
 

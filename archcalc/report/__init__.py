@@ -7,21 +7,15 @@ writes a file.
 with the charts is built by :mod:`archcalc.site`.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_attributes
 
 if TYPE_CHECKING:  # pragma: no cover
     from .table import FORMATS, STYLES, Column, render_report, report_json
 
 __all__ = ["FORMATS", "STYLES", "Column", "render_report", "report_json"]
 
-
-def __getattr__(name: str) -> Any:
-    """The layer table's names import :mod:`.table` (and the analyzer) on first use, so that a
-    renderer of other records (:mod:`.bench`, :mod:`.check`) does not load the spec language."""
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from . import table
-
-    value = getattr(table, name)
-    globals()[name] = value
-    return value
+# The layer table's names import :mod:`.table` (and the analyzer) on first use, so that a renderer of
+# other records (:mod:`.bench`, :mod:`.check`) does not load the spec language.
+__getattr__ = lazy_attributes(__name__, globals(), {".table": __all__})
