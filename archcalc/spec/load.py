@@ -93,11 +93,15 @@ def load_spec(path: str | Path, *, params: dict[str, Any] | None = None,
     Every failure is an :class:`~archcalc.errors.ArchcalcError` naming the file (and, where the
     problem is in the text, the line).
     """
-    path = Path(path)
+    return spec_from_tree(read_tree(path, extends_root=extends_root), path=path, params=params, scale=scale)
+
+
+def read_tree(path: str | Path, *, extends_root: str | Path | None = None) -> Node:
+    """The YAML tree of the spec at ``path``, its ``extends:`` chain merged, before validation (the first
+    half of :func:`load_spec`; :func:`spec_from_tree` is the second). Errors name ``path``."""
     root = _root_folder(extends_root)
     with _located(str(path)):
-        raw = load_with_extends(path, chain=[], root=root)
-        return _build(raw, path=path, params=params, scale=scale)
+        return load_with_extends(Path(path), chain=[], root=root)
 
 
 @gc_paused  # see archcalc.gcpause: linear cost per layer
@@ -129,9 +133,8 @@ def parse_spec(text: str, *, filename: str = "<string>", params: dict[str, Any] 
 @gc_paused
 def spec_from_tree(raw: Node, *, path: str | Path, params: dict[str, Any] | None = None,
                    scale: Scale | dict[str, Any] | None = None) -> Spec:
-    """The spec :func:`load_spec` builds from ``path``, from its YAML tree already read and merged
-    (``archcalc.spec.extends.load_with_extends``): what a caller building many variants of one file
-    (``archcalc sweep``) reads once. Errors name ``path`` as :func:`load_spec`'s do."""
+    """The spec :func:`load_spec` builds from ``path``, from its tree as :func:`read_tree` returns it: a
+    caller building many variants of one file (``archcalc sweep``) reads it once. Errors name ``path``."""
     with _located(str(path)):
         return _build(raw, path=Path(path), params=params, scale=scale)
 

@@ -19,7 +19,6 @@ from typing import Any, Sequence
 from ..analysis import analyze
 from ..errors import ArchcalcError, Location, UsageError
 from ..expr import ExprError
-from ..spec import load_spec
 from ..yamlio import Node
 from .columns import ERROR, INDEX, TOTALS, totals_row
 from .points import Axis, SweepDefinition
@@ -47,11 +46,11 @@ def load_template(path: str | Path) -> SpecTemplate:
 
     Raises the :class:`ArchcalcError` ``load_spec`` raises for a spec that does not load as written.
     """
-    from ..spec.extends import load_with_extends
+    from ..spec.load import read_tree, spec_from_tree
 
-    spec = load_spec(path)  # the whole validation, with the file name in every message
+    raw = read_tree(path)
+    spec = spec_from_tree(raw, path=path)  # the whole validation, with the file name in every message
     data = Path(path).read_bytes()
-    raw = load_with_extends(Path(path), chain=[], root=None)
     return SpecTemplate(path=str(path), sha256="sha256:" + hashlib.sha256(data).hexdigest(), raw=raw,
                         base_params=dict(spec.document.params))
 
