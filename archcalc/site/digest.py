@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .._version import __version__
+from ..fileio import content_hash
 
 DEPENDENCIES = ("matplotlib", "numpy", "tabulate", "pyyaml", "pydantic")
 """The distributions whose version can change the bytes of a report (charts, tables, specs read)."""
@@ -26,7 +27,7 @@ DEPENDENCIES = ("matplotlib", "numpy", "tabulate", "pyyaml", "pydantic")
 def data_digest(data: Any) -> str:
     """The digest of JSON-able ``data`` (keys sorted)."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
+    return content_hash(text)
 
 
 def file_digest(path: Path) -> str | None:
@@ -38,7 +39,7 @@ def file_digest(path: Path) -> str | None:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
             return None
-        return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+        return content_hash(path.read_bytes())
     except (OSError, ValueError):
         return None
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 __all__ = ["SpecTemplate", "load_template", "check_axes", "point_overrides", "evaluate_points", "where_columns"]
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,6 +18,7 @@ from typing import Any, Sequence
 from ..analysis import analyze
 from ..errors import ArchcalcError, Location, UsageError
 from ..expr import ExprError
+from ..fileio import content_hash
 from ..yamlio import Node
 from .columns import ERROR, INDEX, TOTALS, totals_row
 from .points import Axis, SweepDefinition
@@ -51,7 +51,7 @@ def load_template(path: str | Path) -> SpecTemplate:
     raw = read_tree(path)
     spec = spec_from_tree(raw, path=path)  # the whole validation, with the file name in every message
     data = Path(path).read_bytes()
-    return SpecTemplate(path=str(path), sha256="sha256:" + hashlib.sha256(data).hexdigest(), raw=raw,
+    return SpecTemplate(path=str(path), sha256=content_hash(data), raw=raw,
                         base_params=dict(spec.document.params))
 
 

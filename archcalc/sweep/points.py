@@ -26,7 +26,6 @@ from __future__ import annotations
 __all__ = ["Axis", "SweepDefinition", "parse_grid", "parse_range", "parse_scale_grid", "split_values",
            "SCALE_AXES", "MAX_POINTS", "MAX_AXIS_VALUES"]
 
-import hashlib
 import json
 import math
 import random
@@ -35,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Location, SpecError, UsageError
+from ..fileio import content_hash
 from ..yamlio import loads_yaml
 
 SCALE_AXES = {"scale_width": "width", "scale_depth": "depth", "scale_resolution": "resolution"}
@@ -172,7 +172,7 @@ class SweepDefinition:
         data = self.to_dict()
         del data["spec"]
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return content_hash(text)
 
     def differences(self, other: "SweepDefinition") -> list[str]:
         """The settings in which two definitions differ, in the user's words."""
