@@ -13,7 +13,7 @@ Adding a kind means adding it to its family module (or a new module imported bel
 from __future__ import annotations
 
 __all__ = ["KINDS", "ROW_KINDS", "LAYER_KINDS", "Kind", "Example", "FvcoreRule", "Step", "Memory", "Buffer", "Pass",
-           "Layer", "LayerList",
+           "Layer", "LayerList", "AnyLayer",
            "LeafLayer", "CompositeLayer", "ACTIVATION_KINDS", "children", "RESERVED_NAMES", "hidden_in_seed",
            "hidden_in_chart", "fvcore_rules", "kind_of"]
 
@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 # Importing a family module registers its kinds; this order is the order of the schema's union.
 from . import conv, pool, dense, norm, elementwise, resample, channel, composite, pyramid, detection  # noqa: F401, I001
-from .base import KINDS, ROW_KINDS, Buffer, Example, FvcoreRule, Kind, Memory, Pass, Step
+from .base import KINDS, ROW_KINDS, AnyLayer, Buffer, LayerList, Example, FvcoreRule, Kind, Memory, Pass, Step
 from .composite import RESERVED_NAMES, children
 from .elementwise import ACTIVATION_KINDS
 
@@ -39,11 +39,8 @@ def _models(composite_kinds: bool) -> tuple[type[BaseModel], ...]:
 LeafLayer = Union[_models(False)]  # type: ignore[valid-type]
 CompositeLayer = Union[_models(True)]  # type: ignore[valid-type]
 Layer = Annotated[Union[LeafLayer, CompositeLayer], Field(discriminator="type")]
-LayerList = list[Layer]
-
-for _model in (composite.Sequential, composite.Side, composite.Branch, composite.Concat, composite.Residual,
-               pyramid.Levels, detection.PerProposal):
-    _model.model_rebuild(_types_namespace={"LayerList": LayerList})
+"""The union of every kind, discriminated by ``type``: for the JSON Schema and type checkers. Validation goes
+through :data:`LayerList` (:data:`~archcalc.kinds.base.AnyLayer`), which builds only the kinds a spec uses."""
 
 LAYER_KINDS: dict[str, type[BaseModel]] = {tag: k.model for tag, k in KINDS.items()}  # type: ignore[misc]
 """Every ``type`` tag a spec may use, mapped to its model."""

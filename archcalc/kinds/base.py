@@ -16,7 +16,7 @@ from __future__ import annotations
 
 __all__ = [
     "Kind", "Example", "FvcoreRule", "Step", "Memory", "Buffer", "Pass", "SAVES_INPUT", "ShapeError", "LayerModel",
-    "KINDS", "ROW_KINDS", "kind", "row_kind",
+    "KINDS", "ROW_KINDS", "kind", "row_kind", "AnyLayer", "LayerList",
     "Pos", "NonNeg", "PosOrAxes", "PadAxis", "Padding", "Float", "MAX_SIZE", "NAME_PATTERN", "whole_number",
     "finite_number",
 ]
@@ -26,7 +26,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Callable, Literal, Mapping, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, PrivateAttr
+from pydantic_core import PydanticCustomError
 
 from ..errors import Location
 from ..geometry import MAX_DIM, ShapeError
@@ -79,7 +80,8 @@ Padding = Union[
 class LayerModel(BaseModel):
     """Fields every layer has."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a kind's validator is built the first time a spec uses the kind (see AnyLayer)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: str | None = Field(
         default=None, pattern=NAME_PATTERN,
@@ -271,6 +273,39 @@ KINDS: dict[str, Kind] = {}
 
 ROW_KINDS: dict[str, Kind] = {}
 """Analyzer row types that are not spec kinds (``add``, ``zeropad``)."""
+
+
+def _validate_layer(value: Any) -> Any:
+    """One expanded layer, validated by the model of its ``type`` tag.
+
+    This is pydantic's discriminated union on ``type`` (same error types and context, so
+    :mod:`archcalc.spec.translate` words them the same), dispatched by hand: a union of every kind
+    would build all ~45 models' validators at start-up, where this builds only the kinds a spec uses,
+    on first use (``defer_build``).
+    """
+    if isinstance(value, LayerModel):
+        return value
+    if not isinstance(value, dict):
+        raise PydanticCustomError("model_attributes_type",
+                                  "Input should be a valid dictionary or object to extract fields from")
+    if "type" not in value:
+        raise PydanticCustomError("union_tag_not_found", "Unable to extract tag using discriminator {discriminator}",
+                                  {"discriminator": "'type'"})
+    tag = value["type"]
+    k = KINDS.get(tag) if isinstance(tag, str) else None
+    if k is None or k.model is None:
+        raise PydanticCustomError(
+            "union_tag_invalid",
+            "Input tag '{tag}' found using {discriminator} does not match any of the expected tags: {expected_tags}",
+            {"discriminator": "'type'", "tag": str(tag), "expected_tags": ", ".join(f"'{t}'" for t in KINDS)})
+    return k.model.model_validate(value)
+
+
+AnyLayer = Annotated[Any, PlainValidator(_validate_layer)]
+"""A layer of any kind, for fields of composite kinds and the spec's layer list (see :func:`_validate_layer`);
+:data:`archcalc.kinds.Layer` is the same union spelt out for the JSON Schema and type checkers."""
+
+LayerList = list[AnyLayer]
 
 
 def _tags(model: type[BaseModel]) -> tuple[str, ...]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 __all__ = ["Sequential", "Side", "Branch", "Concat", "Residual", "Child", "children", "RESERVED_NAMES"]
 
 from collections.abc import Mapping  # not typing's: isinstance against it is several times slower
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, Union
+from typing import Annotated, Any, Literal, NamedTuple, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -30,13 +30,11 @@ from .. import formulas as F
 from ..errors import Location
 from ..receptive_field import Window
 from .base import KINDS as KINDS_BY_TAG
-from .base import NAME_PATTERN, Example, FvcoreRule, LayerModel, Memory, Pass, Step, kind, row_kind
+from .base import NAME_PATTERN, Example, FvcoreRule, LayerList, LayerModel, Memory, Pass, Step, kind, row_kind
 from .conv import EXPLICIT_PADDING, Conv
 from .elementwise import ELEMENTWISE_NOT_COUNTED, ActivationName
 from .norm import BatchNorm
 
-if TYPE_CHECKING:  # the union of every kind, assembled in archcalc.kinds
-    from . import LayerList
 
 RESERVED_NAMES = frozenset({"add", "mul", "act", "concat", "shortcut"})
 """Rows a composite adds for itself (residual ``add``/``mul``/``act``/``shortcut``, concat ``concat``)."""
@@ -46,7 +44,7 @@ class Sequential(LayerModel):
     """A named group of layers run one after another (a stage, a block use)."""
 
     type: Literal["sequential"]
-    layers: "LayerList"
+    layers: LayerList
 
 
 class Side(LayerModel):
@@ -55,15 +53,15 @@ class Side(LayerModel):
     Its costs count in the totals (GoogLeNet's and Inception-v3's auxiliary heads)."""
 
     type: Literal["side"]
-    layers: "LayerList"
+    layers: LayerList
 
 
 class Branch(BaseModel):
     """One branch of a ``concat``; an empty branch is the identity (DenseNet)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     name: str | None = Field(default=None, pattern=NAME_PATTERN)
-    layers: "LayerList" = Field(description="The branch's layers; [] is the identity.")
+    layers: LayerList = Field(description="The branch's layers; [] is the identity.")
     _path: str = PrivateAttr(default="")
     _origin: Location | None = PrivateAttr(default=None)
 
@@ -95,8 +93,8 @@ class Residual(LayerModel):
     """
 
     type: Literal["residual"]
-    body: "LayerList"
-    shortcut: Union[Literal["identity", "projection", "zeropad", "optional"], "LayerList"] = "identity"
+    body: LayerList
+    shortcut: Union[Literal["identity", "projection", "zeropad", "optional"], LayerList] = "identity"
     projection_bn: bool = Field(default=True, description="projection shortcut: batch norm after the 1x1 conv.")
     join: Literal["add", "multiply"] = Field(
         default="add", description="How body and shortcut meet: 'add' (a residual) or 'multiply' (a gate; the "

@@ -30,19 +30,17 @@ from __future__ import annotations
 
 __all__ = ["FrozenBatchNorm", "BoxSelection", "PerProposal", "RoIAlign", "RoIPool", "ROI_NOT_COUNTED"]
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
 from .. import formulas as F
 from ..geometry import ShapeError
-from .base import (SAVES_INPUT, Buffer, Example, FvcoreRule, LayerModel, Memory, Pass, Pos, PosOrAxes, Step,
+from .base import (SAVES_INPUT, Buffer, Example, FvcoreRule, LayerList, LayerModel, Memory, Pass, Pos, PosOrAxes, Step,
                    finite_number, kind)
 from .pyramid import Names, layers_child
 from .shapes import axes
 
-if TYPE_CHECKING:  # the union of every kind, assembled in archcalc.kinds
-    from . import LayerList
 
 
 class FrozenBatchNorm(LayerModel):
@@ -67,7 +65,7 @@ class PerProposal(LayerModel):
     """Layers run once per box of the input ``[K, ...]``: costs and activations x K, parameters once."""
 
     type: Literal["per_proposal"]
-    layers: "LayerList"
+    layers: LayerList
 
 
 class _RoI(LayerModel):

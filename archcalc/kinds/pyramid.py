@@ -23,18 +23,16 @@ from __future__ import annotations
 
 __all__ = ["Tap", "FPN", "Levels", "TensorName"]
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
 from .. import formulas as F
-from .base import NAME_PATTERN, Example, LayerModel, Pos, Step, kind
+from .base import NAME_PATTERN, Example, LayerList, LayerModel, Pos, Step, kind
 from .conv import Conv
 from .pool import MaxPool
 from .resample import Upsample
 
-if TYPE_CHECKING:  # the union of every kind, assembled in archcalc.kinds
-    from . import LayerList
 
 TensorName = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
 
@@ -88,7 +86,7 @@ class Levels(LayerModel):
     inputs: Names | None = Field(default=None, description="Named tensors the layers run on, one application "
                                                            "each; default: the current tensor alone.")
     outputs: Names = Field(description="Names for each application's result (same order as the inputs).")
-    layers: "LayerList"
+    layers: LayerList
 
     @model_validator(mode="after")
     def _counts(self) -> "Levels":

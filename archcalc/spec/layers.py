@@ -8,7 +8,7 @@ already been resolved by :mod:`archcalc.spec.expand`, so every field holds a pla
 
 from __future__ import annotations
 
-from ..kinds import ACTIVATION_KINDS, LAYER_KINDS, CompositeLayer, Layer, LayerList, LeafLayer
+from ..kinds import ACTIVATION_KINDS, LAYER_KINDS, AnyLayer, CompositeLayer, Layer, LayerList, LeafLayer
 from ..kinds.base import MAX_SIZE
 from ..kinds.channel import ChannelShuffle, ChannelSplit, SqueezeExcite
 from ..kinds.composite import Branch, Concat, Residual, Sequential, Side
@@ -20,7 +20,7 @@ from ..kinds.pool import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, GlobalAvgPoo
 from ..kinds.resample import Crop, Upsample
 
 __all__ = [
-    "LAYER_KINDS", "Layer", "LayerList", "LeafLayer", "CompositeLayer", "ACTIVATION_KINDS", "MAX_SIZE",
+    "LAYER_KINDS", "Layer", "LayerList", "AnyLayer", "LeafLayer", "CompositeLayer", "ACTIVATION_KINDS", "MAX_SIZE",
     "Conv", "ConvTranspose", "MaxPool", "AvgPool", "AdaptiveAvgPool", "AdaptiveMaxPool",
     "GlobalAvgPool", "Linear", "Flatten", "BatchNorm", "LRN", "Activation", "Dropout", "Softmax",
     "Upsample", "SqueezeExcite", "ChannelShuffle", "ChannelSplit", "Crop", "Sequential", "Side", "Concat",

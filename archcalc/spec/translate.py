@@ -1,11 +1,11 @@
 """Pydantic's validation errors in the user's terms: ``file:line: layers[3].kernel: must be >= 1``.
 
 Pydantic locates an error by a path (``loc``) that mixes the user's keys and indices with labels
-of its own: the member of a union it was trying (a layer's ``type`` tag, a model's class name,
-``list[...]``). The path is followed through the data the user wrote: a key or index the data has
-is the user's, and any other part is pydantic's label, except the last part of a ``missing``
-error, which is the absent field. The labels name the model pydantic was validating, which
-gives the fields an unknown key is compared with.
+of its own: the member of a union it was trying (a model's class name, ``list[...]``). The path
+is followed through the data the user wrote: a key or index the data has is the user's, and any
+other part is pydantic's label, except the last part of a ``missing`` error, which is the absent
+field. The labels, and at a layer the ``type`` its data names, give the model pydantic was
+validating: the fields an unknown key is compared with.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ..errors import Location, SpecError
 from ..yamlio import Node, Seq, join_path
 from .document import Scale, SpecDocument
 from .expand import ENTRY_KEYS
-from .layers import LAYER_KINDS, LayerList
+from .layers import LAYER_KINDS, AnyLayer, LayerList
 
 
 
@@ -52,7 +52,7 @@ def translate(exc: ValidationError, root: Any, *, top_level: bool) -> SpecError:
     errs = groups[key]
     err, container, rest, loc = errs[0]
     layer = container.get("name") if isinstance(container, Node) and not top_level else None
-    message = _message([e for e, *_ in errs], schema, rest)
+    message = _message([e for e, *_ in errs], schema, rest, root)
     extra = len(order) - 1
     if extra:
         message += f" (and {extra} more problem{'s' if extra > 1 else ''})"
@@ -94,12 +94,12 @@ def _location_of(container: Any, rest: list[Any]) -> Location:
     return Location(path=".".join(map(str, rest)) or None)
 
 
-def _message(errs: list[dict], schema: Any, rest: list[Any]) -> str:
+def _message(errs: list[dict], schema: Any, rest: list[Any], root: Any) -> str:
     err = errs[0]
     kind = err["type"]
     if kind == "extra_forbidden":
         field_name = rest[-1] if rest else "?"
-        allowed = _allowed_fields(_model_at(schema, err["loc"][:-1]))
+        allowed = _allowed_fields(_model_at(schema, err["loc"][:-1], root))
         close = difflib.get_close_matches(str(field_name), allowed, n=1)
         text = f"unknown field '{field_name}'"
         if close:
@@ -184,20 +184,33 @@ def _unique(items: Any) -> list[str]:
 # --------------------------------------------------------------------------- the model at a path
 
 
-def _model_at(schema: Any, loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model pydantic was validating at ``loc``, found by following ``loc`` through the types.
+def _model_at(schema: Any, loc: tuple[Any, ...], root: Any) -> type[BaseModel] | None:
+    """The model pydantic was validating at ``loc``, found by following ``loc`` through the types and the data.
 
     Field names lead through models, indices and keys through lists and dicts, and pydantic's
-    union labels pick the member: a layer's ``type`` tag, a model's class name, ``list[...]``.
+    union labels pick the member: a model's class name, ``list[...]``. A layer (:data:`AnyLayer`,
+    dispatched on its tag without a label) is the model of the ``type`` the data there names.
     None when the path leaves what this follows (a validator function's label, a plain value).
     """
     current: Any = schema
+    data: Any = root
     for part in loc:
+        if isinstance(data, dict) and part in data or isinstance(data, list) and isinstance(part, int) \
+                and 0 <= part < len(data):
+            data = data[part]
         current = _member(_plain(current), part)
         if current is None:
             return None
+        current = _layer_model(current, data)
     current = _plain(current)
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _layer_model(kind: Any, data: Any) -> Any:
+    """At a layer (:data:`AnyLayer`), the model of the kind its data names; ``kind`` unchanged elsewhere."""
+    if kind == AnyLayer and isinstance(data, dict) and isinstance(data.get("type"), str):
+        return LAYER_KINDS.get(data["type"], kind)
+    return kind
 
 
 def _member(kind: Any, part: Any) -> Any:
@@ -212,8 +225,6 @@ def _member(kind: Any, part: Any) -> Any:
         return args[1] if len(args) == 2 else None
     if origin is Union or origin is types.UnionType:
         members = [_plain(a) for a in args]
-        if isinstance(part, str) and part in LAYER_KINDS and LAYER_KINDS[part] in members:
-            return LAYER_KINDS[part]  # a discriminated union: pydantic's label is the tag
         for member in members:
             if isinstance(member, type) and member.__name__ == part:
                 return member  # a model's class name (ConventionEntry), str, int
