@@ -9,10 +9,15 @@ from __future__ import annotations
 import copy
 import functools
 import importlib.util
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# The suite computes every output and never writes to the user's cache (~/.cache/archcalc): the cache is
+# off in this process and in every command it starts; tests/test_cache.py turns it on in a tmp_path.
+os.environ["ARCHCALC_CACHE"] = "off"
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"

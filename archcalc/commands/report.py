@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 from ..analysis import DTYPE_BYTES
 from ..conventions import Convention
@@ -53,15 +55,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--convention", default="macs", choices=[c.value for c in Convention],
                    help="headline cost: macs (default), flops (2*MACs) or seed (MACs + pooling)")
     p.add_argument("--raw", action="store_true", help="exact integers instead of K/M/G and KB/MB")
+    p.add_argument("--no-cache", action="store_true",
+                   help="compute the report even if the cache holds it (an output made before from the same spec "
+                        "bytes, options and archcalc; ARCHCALC_CACHE=off turns the cache off, ARCHCALC_CACHE_DIR "
+                        "moves it from ~/.cache/archcalc)")
     add_spec_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis import analyze
     from ..errors import ArchcalcError
     from ..fileio import check_output
-    from ..report import render_report
 
     if args.all_specs:
         from .report_all import run_all
@@ -72,6 +76,15 @@ def run(args: argparse.Namespace) -> int:
     output = {"output": args.output, "force": args.force, "inputs": [args.spec]}
     if args.output is not None:
         check_output(args.output, force=args.force, inputs=[args.spec])  # fail before any work
+    key = _cache_key(args)
+    if key is not None:
+        from .. import cache
+
+        text = cache.lookup(key)
+        if text is not None:
+            emit(text, **output)
+            return 0
+        inputs = _inputs(args.spec)  # read before the spec is: a file changed meanwhile is a miss next time
     spec = load_from_args(args.spec, args)
     if args.format == "html":  # a self-contained page with the charts
         from ..site import single_page
@@ -79,8 +92,41 @@ def run(args: argparse.Namespace) -> int:
         emit(single_page(spec, batch_size=args.batch, dtype=args.dtype, depth=args.depth, style=args.style,
                          convention=args.convention, raw=args.raw), **output)
         return 0
+    from ..analysis import analyze
+    from ..report import render_report
+
     analysis = analyze(spec, batch_size=args.batch, dtype=args.dtype)
     text = render_report(analysis, fmt=args.format, style=args.style, convention=args.convention,
                          depth=args.depth, raw=args.raw)
+    if key is not None:
+        cache.store(key, inputs, text)
     emit(text, **output)
     return 0
+
+
+_NOT_IN_KEY = frozenset({"run", "command", "output", "force", "debug", "rebuild", "all_specs", "no_cache"})
+"""Options that do not change the report's text."""
+
+
+def _cache_key(args: argparse.Namespace) -> str | None:
+    """The cache key of this report (see :mod:`archcalc.cache`), or None when it is not cached: the
+    cache is off, or the format is html (its charts need matplotlib anyway)."""
+    from .. import cache
+
+    if args.format == "html" or not cache.enabled(args.no_cache):
+        return None
+    options = {k: v for k, v in vars(args).items() if k not in _NOT_IN_KEY}
+    options["spec_resolved"] = os.path.abspath(args.spec)
+    return cache.command_key("report", options)
+
+
+def _inputs(spec: str) -> dict[str, str] | None:
+    """The digests of the spec and its ``extends:`` chain; None when the chain cannot be read (loading says why)."""
+    from ..cache import input_digests
+    from ..errors import ArchcalcError
+    from ..spec.extends import extends_files
+
+    try:
+        return input_digests(extends_files(Path(spec)))
+    except (ArchcalcError, OSError, RecursionError, ValueError):
+        return None
