@@ -18,24 +18,14 @@ __all__ = ["SCHEMA_ID", "DEVICES", "PRECISIONS", "COMPILE_MODES", "STATUSES", "T
 
 import json
 from pathlib import Path
-from typing import Any, Iterable, Literal, Optional, get_args
+from typing import Any, Iterable, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ArchcalcError, Location
+from .choices import COMPILE_MODES, DEVICES, PRECISIONS, STATUSES, CompileMode, Device, Precision, Status
 
 SCHEMA_ID = "archcalc.bench/1"
-
-Device = Literal["cuda", "cpu"]
-Precision = Literal["float32", "tf32", "bfloat16", "float16"]
-"""The precisions a bench runs: element types of :data:`archcalc.analysis.DTYPE_BYTES` that torch computes in."""
-CompileMode = Literal["none", "default", "max-autotune"]
-Status = Literal["ok", "oom", "skipped", "error"]
-
-DEVICES: tuple[str, ...] = get_args(Device)
-PRECISIONS: tuple[str, ...] = get_args(Precision)
-COMPILE_MODES: tuple[str, ...] = get_args(CompileMode)
-STATUSES: tuple[str, ...] = get_args(Status)
 
 
 class _Record(BaseModel):

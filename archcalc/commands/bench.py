@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..bench.records import COMPILE_MODES, DEVICES, PRECISIONS
+from ..bench.choices import BENCH_FORMATS, COMPILE_MODES, DEVICES, PRECISIONS
 from ..errors import ArchcalcError
-from ..report.bench import BENCH_FORMATS
 from .common import add_spec_options, emit, int_at_least, load_from_args, spec_paths
 
 HELP = "time real inference throughput and set it beside the static cost"

@@ -20,10 +20,10 @@ from typing import Any, Sequence
 
 from tabulate import tabulate
 
+from ..bench.choices import BENCH_FORMATS
 from ..bench.records import BatchResult, BenchRun, ModelResult, latest_runs
 from ..units import human_bytes, human_count, shape_text
 
-BENCH_FORMATS = ("table", "markdown", "csv", "json")
 
 CSV_COLUMNS = (
     "device", "on_cpu", "notice", "device_name", "torch_version", "precision", "channels_last", "compile",
