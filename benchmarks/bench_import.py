@@ -8,7 +8,8 @@ transcriptions of them in ``tests/import_models.py``), at 3x224x224, batch 1, pr
 * the whole import, ``archcalc.importer.import_spec(model, input_shape=...)``: trace (torch.fx, shapes on
   the meta device), map, rebuild the structure, fold, write the YAML, and verify it against the module
   (parameters, output shape, every row, every module's MACs against fvcore's count at a reduced input);
-  and its two halves: the spec text (``structure_of``) and the verification;
+  and its two halves: the spec text (``structure_of``) and the verification (run as the import runs it,
+  with the cyclic garbage collector paused, so that the halves add up to the whole);
 * fvcore's ``FlopCountAnalysis(model, x).by_module()`` at the full input (the model built once,
   outside every timing), which is what the import's verification is compared with.
 
@@ -79,6 +80,7 @@ def main() -> int:
     logging.getLogger("fvcore").setLevel(logging.ERROR)
     import torch
 
+    from archcalc.gcpause import collection_paused
     from archcalc.importer import import_spec
     from archcalc.importer.core import structure_of
     from archcalc.importer.verify import verify
@@ -100,10 +102,15 @@ def main() -> int:
         result = import_spec(model, input_shape=SHAPE, name=name)  # warm-up (imports, caches)
         fvcore_by_module(model, x)
         found = structure_of(model, input_shape=SHAPE, name=name)
+
+        def verification() -> Any:
+            with collection_paused():  # as import_spec runs it
+                return verify(found.text, top=found.top, mapping=found.mapping, model=model, input_shape=SHAPE)
+
         t_import, t_spec, t_verify, t_fvcore = median_times([
             lambda: import_spec(model, input_shape=SHAPE, name=name),
             lambda: structure_of(model, input_shape=SHAPE, name=name),
-            lambda: verify(found.text, top=found.top, mapping=found.mapping, model=model, input_shape=SHAPE),
+            verification,
             lambda: fvcore_by_module(model, x)], args.repeat)
         ratio = t_import / t_fvcore
         ok = ok and ratio <= 1.0

@@ -6,12 +6,15 @@
 
 The steps, one module each:
 
-1. :mod:`.trace` -- torch.fx symbolic tracing (torch.export where fx fails), shapes on the meta device;
-2. :mod:`.mapping` -- every node to a spec entry, a join or a pass-through (:mod:`.leaves` for modules);
-   an operation with no spec kind is an error listing every such node with its module and source line;
-3. :mod:`.structure` -- the series-parallel structure (residual, concat, side heads) and names from
-   module paths; :mod:`.canonical` -- projection and zero-padding shortcuts;
-4. :mod:`.fold` -- repeated structure into ``blocks:`` with arguments and ``repeat:``; :mod:`.emit` -- YAML;
+1. :mod:`.trace` -- torch.fx symbolic tracing (:mod:`.trace_fx`; :mod:`.trace_export` where fx fails),
+   shapes on the meta device (:mod:`.shapes`);
+2. :mod:`.mapping` -- every node to a spec entry, a join or a pass-through (:mod:`.leaves` for modules,
+   :mod:`.functions` for functions and methods); an operation with no spec kind is an error listing
+   every such node with its module and source line;
+3. :mod:`.structure` -- the series-parallel structure (residual, concat, side heads); :mod:`.naming` --
+   names from module paths; :mod:`.canonical` -- projection and zero-padding shortcuts;
+4. :mod:`.fold` -- repeated structure into ``blocks:`` with arguments and ``repeat:`` (:mod:`.folder`);
+   :mod:`.emit` -- YAML;
 5. :mod:`.verify` -- the spec's analysis against the module: parameters, output shapes, every row's kind,
    shape and parameters, and every module's fvcore count under the named rules.
 

@@ -22,7 +22,8 @@ from .errors import ImportModelError
 from .fold import fold
 from .graph import Graph
 from .mapping import Mapping, map_graph
-from .structure import build_tree, name_entries
+from .naming import name_entries
+from .structure import build_tree
 from .trace import trace
 from .tree import Entry
 from .verify import Verification, verify

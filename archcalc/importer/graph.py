@@ -6,7 +6,7 @@ module, a function or method (named canonically: ``relu`` whether it was ``F.rel
 or the output. Arguments keep their structure, with other nodes in place of tensors. Shapes include
 the batch axis; ``shape`` is None for values that are not tensors (sizes, tuples).
 
-No torch here: the tracers (:mod:`archcalc.importer.trace`) fill these records in.
+No torch here: the tracers (:mod:`.trace_fx`, :mod:`.trace_export`) fill these records in.
 """
 
 from __future__ import annotations

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import UnmappedError
-from .functions import FUNCTIONS, TUPLE_OPS, merge_pad, node_args
+from .func_args import TUPLE_OPS, node_args
+from .func_pooling import merge_pad
+from .functions import FUNCTIONS
 from .graph import Graph, TNode
 from .leaves import has_mapping, map_module
 from .values import Mapped, Unmappable, Value
@@ -115,7 +117,7 @@ class _Mapper:
                 continue
             if not node.is_tensor and node.target not in TUPLE_OPS:
                 continue  # sizes, shapes and other plain values: not data
-            if any(t.id in self.tainted for t in node_args(node)):
+            if self.tainted and any(t.id in self.tainted for t in node_args(node)):
                 # downstream of an operation already reported: report it only if it has no mapping at all
                 self.tainted.add(node.id)
                 if node.op == "function" and node.target not in FUNCTIONS:

@@ -253,17 +253,23 @@ def _dtype(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return torch.float32
 
 
-def propagate(root: Any, graph: Any, input_shape: tuple[int, ...]) -> None:
+def propagate(root: Any, graph: Any, input_shape: tuple[int, ...], modules: dict[str, Any] | None = None) -> None:
     """Set ``node.meta['tensor_meta']`` (anything with a ``shape``) on every node of ``graph``, traced from ``root``.
 
-    Raises whatever torch raises where a node cannot be interpreted this way.
+    ``modules``: ``root``'s ``named_modules()``, where the caller has them. Raises whatever torch raises
+    where a node cannot be interpreted this way.
     """
     import torch
     import torch.fx as fx
 
+    by_path = dict(root.named_modules()) if modules is None else modules
+
     class Shapes(fx.Interpreter):
         def run_node(self, n: Any) -> Any:
-            result = super().run_node(n)
+            # fx's own run_node adds a logging call and the node-metadata context of tracing passes: neither
+            # matters for shapes on the meta device, and both cost as much as the shape rules themselves
+            args, kwargs = self.fetch_args_kwargs_from_env(n)
+            result = getattr(self, n.op)(n.target, args, kwargs)
             if isinstance(result, torch.Tensor):
                 n.meta["tensor_meta"] = result
             return result
@@ -275,7 +281,9 @@ def propagate(root: Any, graph: Any, input_shape: tuple[int, ...]) -> None:
             return value
 
         def call_module(self, target: Any, args: Any, kwargs: Any) -> Any:
-            module = self.fetch_attr(target)
+            module = by_path.get(target)
+            if module is None:
+                module = self.fetch_attr(target)
             rule = _module_rule(module)
             x = args[0] if args else None
             if rule is not None and isinstance(x, torch.Tensor):
@@ -297,4 +305,4 @@ def propagate(root: Any, graph: Any, input_shape: tuple[int, ...]) -> None:
             return super().call_method(target, args, kwargs)
 
     with torch.no_grad():
-        Shapes(root, graph=graph).run(torch.zeros((1, *input_shape), device="meta"))
+        Shapes(root, garbage_collect_values=False, graph=graph).run(torch.zeros((1, *input_shape), device="meta"))

@@ -11,7 +11,7 @@ No torch here.
 
 from __future__ import annotations
 
-__all__ = ["Entry", "Branch", "row_nodes", "leaves"]
+__all__ = ["Entry", "Branch", "row_nodes", "leaves", "common_prefix"]
 
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -83,3 +83,18 @@ def row_nodes(entries: list[Entry]) -> list[tuple[int, str]]:
             out.extend(row_nodes(lst))
         out.extend(e.rows)
     return out
+
+
+def common_prefix(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """The longest module path every one of ``paths`` starts with."""
+    if not paths:
+        return ()
+    first = paths[0]
+    n = len(first)
+    for p in paths[1:]:
+        n = min(n, len(p))
+        for i in range(n):
+            if p[i] != first[i]:
+                n = i
+                break
+    return first[:n]

@@ -181,7 +181,7 @@ def _check_fvcore(spec: Spec, analysis: Analysis, rows: list[tuple[int, str]], m
     if importlib.util.find_spec("fvcore") is None:
         raise VerificationError("verifying the imported spec needs fvcore, which is not installed",
                                 hint="pip install 'archcalc[torch]'")
-    from .trace import model_device
+    from .live import model_device
 
     if model_device(model).type == "meta":
         raise VerificationError("the model is on the meta device: its MACs cannot be counted by fvcore to verify "
@@ -204,7 +204,7 @@ def _fvcore_once(spec: Spec, analysis: Analysis, rows: list[tuple[int, str]], ma
     import torch
 
     from ..torch.fvcore import count_by_module
-    from .trace import eval_mode, leaves, model_device
+    from .live import eval_mode, leaves, model_device
 
     device = model_device(model)
     x = torch.zeros((1, *spec.input_shape), device=device)
