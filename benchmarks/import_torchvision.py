@@ -9,6 +9,14 @@ express (the transformers: attention is a matrix product) are listed with the im
     python benchmarks/import_torchvision.py                    # all builders, CPU
     python benchmarks/import_torchvision.py --device cuda      # the GPU machine
     python benchmarks/import_torchvision.py --only resnet50,densenet201 --no-save
+    python benchmarks/import_torchvision.py --unpacked-wheel /tmp/tv   # a CPU machine (see below)
+
+On a machine whose torch is older than any torchvision wheel's (the CPU machines: torch 2.13,
+torchvision 0.29 needs 2.14), ``--unpacked-wheel DIR`` imports torchvision from a downloaded wheel
+unzipped in DIR (``pip download torchvision --no-deps -d W && unzip W/*.whl -d DIR``): the package
+as released, except that ``torchvision._meta_registrations`` is not run. That module registers shape
+functions for the compiled detection operators (nms, roi_align, ...), which this torch cannot load;
+no classification builder calls them.
 
 Writes ``reports/import/torchvision.md`` (the table) and ``reports/import/torchvision.json`` (every
 figure, exact integers) unless ``--no-save``; prints the table.
@@ -35,6 +43,16 @@ BUILDER_ARGS: dict[str, dict[str, Any]] = {
     "googlenet": {"aux_logits": False, "init_weights": False},
     "inception_v3": {"aux_logits": False, "init_weights": False},
 }
+
+
+def use_unpacked_wheel(folder: Path) -> None:
+    """Import torchvision from ``folder`` (an unzipped wheel), skipping ``torchvision._meta_registrations``."""
+    import types
+
+    if not (folder / "torchvision" / "__init__.py").is_file():
+        raise SystemExit(f"{folder}: no torchvision/__init__.py (unzip the wheel there)")
+    sys.path.insert(0, str(folder))
+    sys.modules["torchvision._meta_registrations"] = types.ModuleType("torchvision._meta_registrations")
 
 
 def zoo_by_reference() -> dict[str, Path]:
@@ -116,7 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-save", action="store_true", help="print only")
     parser.add_argument("--out", default=str(ROOT / "reports" / "import"), help="folder for torchvision.md/.json")
     parser.add_argument("--note", default="", help="a sentence for the report's header (how torchvision was installed)")
+    parser.add_argument("--unpacked-wheel", metavar="DIR",
+                        help="import torchvision from this unzipped wheel, without its meta registrations of the "
+                             "compiled operators (for a torch older than the wheel needs)")
     args = parser.parse_args(argv)
+    if args.unpacked_wheel:
+        use_unpacked_wheel(Path(args.unpacked_wheel))
 
     import torch
     import torchvision
