@@ -95,9 +95,11 @@ def command_key(command: str, options: Mapping[str, Any]) -> str:
 
 
 def _digest(path: str) -> str | None:
+    from .fileio import content_hash
+
     try:
         with open(path, "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest()
+            return content_hash(f.read())
     except OSError:
         return None
 

@@ -150,7 +150,7 @@ def test_a_damaged_entry_is_computed_again(cached, loads, capsys, tmp_path):
         assert report(capsys, str(spec), "--format", "json") == good
     # a recorded input that no longer matches its digest (the file was replaced by one with other bytes)
     record = json.loads(entry.read_text())
-    record["inputs"][str(spec)] = "0" * 64
+    record["inputs"][str(spec)] = "sha256:" + "0" * 64
     record["output"] = "stale"
     entry.write_text(json.dumps(record))
     assert report(capsys, str(spec), "--format", "json") == good
