@@ -56,6 +56,86 @@ def zoo_params(path: Path) -> dict[str, int] | None:
     return small or None
 
 
+# --------------------------------------------------------------------------- the zoo, loaded once per process
+#
+# The diagram, plot, check, variant and torch tests each load and analyze every zoo spec; a test process
+# (an xdist worker) does it once per spec and shares the result. Spec and Analysis are frozen dataclasses:
+# tests only read them. Only the plain load (no params, no scale) and the reduced input of the torch tests
+# are shared; a test that loads a spec otherwise loads it itself.
+
+
+@functools.lru_cache(maxsize=None)
+def zoo_spec(path: Path) -> Any:
+    """``load_spec(path)``, once per process."""
+    from archcalc import load_spec
+
+    return load_spec(path)
+
+
+@functools.lru_cache(maxsize=None)
+def zoo_analysis(path: Path) -> Any:
+    """``analyze(load_spec(path))`` (batch 1, float32), once per process."""
+    from archcalc import analyze
+
+    return analyze(zoo_spec(path))
+
+
+ZOO_TARGETS = (8, 16, 32, 48, 64, 96, 128)
+"""The reduced inputs the zoo's torch tests try, smallest first (each spatial axis capped at the target)."""
+
+
+def zoo_rows(analysis: Any) -> list[tuple[str, str]]:
+    return [(r.name, r.type) for r in (*analysis.layers, *analysis.groups)]
+
+
+_REDUCED: dict[Path, tuple[Any, Any]] = {}  # path -> (spec, batch-1 analysis) at zoo_resolution(path)
+
+
+@functools.lru_cache(maxsize=None)
+def zoo_resolution(path: Path) -> tuple[int, ...] | None:
+    """The smallest reduced input (of ZOO_TARGETS) at which the spec still analyzes with exactly the same
+    rows (every layer, block and branch still exercised, each with a spatial extent >= 1), or None when
+    no smaller input keeps them (fixed crops, a final 7x7 pooling) or the spec is no larger. Shared by
+    the cross-check and memory tests (tests/test_crosscheck.py, tests/test_memory.py)."""
+    from archcalc import analyze, load_spec
+    from archcalc.errors import ArchcalcError
+
+    full = zoo_analysis(path)
+    spatial = list(full.input_shape[1:])
+    for target in ZOO_TARGETS:
+        reduced = [min(s, target) for s in spatial]
+        if reduced == spatial:
+            return None
+        try:
+            # The loaded spec's layers on the smaller input: exactly what loading it with scale: {resolution}
+            # gives (Spec.at_resolution), without reading and expanding it again for every target tried;
+            # a spec whose expressions read the input size is loaded at each size.
+            loaded = zoo_spec(path)
+            spec = (load_spec(path, scale={"resolution": reduced}) if loaded.reads_input_size
+                    else loaded.at_resolution(reduced))
+            small = analyze(spec)
+        except ArchcalcError:
+            continue
+        if zoo_rows(small) == zoo_rows(full):
+            _REDUCED[path] = (spec, small)
+            return tuple(reduced)
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def zoo_torch_spec(path: Path) -> tuple[Any, Any]:
+    """(spec, its batch-1 analysis) as the zoo's torch tests run it: at :func:`zoo_resolution` (the loaded
+    spec's ``at_resolution``, as found there) and with :func:`zoo_params` (a detector is loaded and analyzed
+    here with its fewer boxes, at the same input)."""
+    from archcalc import analyze, load_spec
+
+    res, params = zoo_resolution(path), zoo_params(path)
+    if params is None:
+        return _REDUCED[path] if res is not None else (zoo_spec(path), zoo_analysis(path))
+    spec = load_spec(path, scale={"resolution": list(res)} if res else None, params=params)
+    return spec, analyze(spec)
+
+
 def has_module(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import pytest
 
-import archcalc
 from archcalc.cli import main
 from archcalc.diagram import network_diagram, render_svg
-from conftest import SPECS
+from conftest import SPECS, zoo_analysis, zoo_spec
 
 WIDTH = 1400
 PAGES = ("resnet50", "resnet152", "googlenet_aux", "unet", "inception_v3_aux", "densenet264", "se_resnet50",
@@ -89,9 +88,11 @@ def normalized(svg: str) -> str:
 
 def python_svg(browser, stem: str, unfolded: set[str]) -> str:
     """Python's drawing of the page's diagram with ``unfolded`` blocks open, as the browser parses it."""
-    spec = archcalc.load_spec(SPECS / f"{stem}.yaml")
-    d0 = network_diagram(spec, title=None)
-    svg = render_svg(network_diagram(spec, title=None, unfolded=d0.unfolded | unfolded), interactive=True)
+    path = SPECS / f"{stem}.yaml"
+    spec, analysis = zoo_spec(path), zoo_analysis(path)  # loaded and analyzed once per process
+    d0 = network_diagram(spec, analysis=analysis, title=None)
+    svg = render_svg(network_diagram(spec, analysis=analysis, title=None, unfolded=d0.unfolded | unfolded),
+                     interactive=True)
     return browser.execute_script(
         "var t = document.createElement('div'); t.innerHTML = arguments[0]; return t.firstElementChild.outerHTML;", svg)
 
@@ -196,7 +197,8 @@ def test_script_lays_out_unfolded_blocks_as_python_does(browser, pages, stem):
     from archcalc.diagram.layout import node_key
     from archcalc.diagram.structure import blocks
 
-    d0 = network_diagram(archcalc.load_spec(SPECS / f"{stem}.yaml"), title=None)
+    path = SPECS / f"{stem}.yaml"
+    d0 = network_diagram(zoo_spec(path), analysis=zoo_analysis(path), title=None)
     closed = [node_key(b) for b in blocks(d0.tree) if node_key(b) not in d0.unfolded][:24]
     open_page(browser, pages[stem])
     for key in closed:

@@ -20,7 +20,7 @@ from archcalc.errors import SpecError
 from archcalc.spec import load_spec
 from archcalc.spec.document import QUANTITIES
 
-from conftest import zoo_doc, zoo_specs
+from conftest import zoo_doc, zoo_spec, zoo_specs
 
 # A tiny network whose figures are easy to derive by hand:
 #   stage.conv1  4x8x8   params 4*3*3*3 + 4 = 112      macs 4*8*8 * 3*3*3 = 6,912   bytes 4*8*8*4 = 1,024
@@ -380,7 +380,7 @@ def test_check_stays_off_torch():
 
 @pytest.mark.parametrize("path", zoo_specs(), ids=lambda p: p.stem)
 def test_zoo_specs_match_their_references(path):
-    spec = load_spec(path)
+    spec = zoo_spec(path)
     checks = check_spec(spec)
     recorded = sum(len(q) for ref in spec.references for q in ref.rows.values()) \
         + sum(len(ref.totals) for ref in spec.references)

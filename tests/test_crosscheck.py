@@ -13,9 +13,8 @@ import yaml
 
 from archcalc import analyze, load_spec, parse_spec
 from archcalc.cli import main
-from archcalc.errors import ArchcalcError
 
-from conftest import SPECS, has_module, zoo_doc, zoo_params, zoo_specs
+from conftest import SPECS, has_module, zoo_doc, zoo_resolution, zoo_specs, zoo_torch_spec
 
 pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
@@ -29,32 +28,25 @@ from archcalc.torch import fvcore as fv  # noqa: E402
 RESNET18 = str(SPECS / "resnet18.yaml")
 
 # The zoo runs at the smallest input (of ZOO_TARGETS) at which the spec still analyzes with exactly
-# the same rows (every layer, block and branch still exercised, each with a spatial extent >= 1);
-# specs that allow no smaller input (fixed crops, a final 7x7 pooling) run at their own. A few run
-# at full resolution too (ZOO_FULL), so that the input each paper chose is checked as well.
-ZOO_TARGETS = (8, 16, 32, 48, 64, 96, 128)
+# the same rows (every layer, block and branch still exercised, each with a spatial extent >= 1;
+# conftest.zoo_resolution, shared with tests/test_memory.py); specs that allow no smaller input (fixed
+# crops, a final 7x7 pooling) run at their own. A few run at full resolution too (ZOO_FULL), so that the
+# input each paper chose is checked as well.
 ZOO_FULL = ("alexnet", "efficientnet_b0", "mobilenet_v2")
 
-
-def _rows(analysis: Any) -> list[tuple[str, str]]:
-    return [(r.name, r.type) for r in (*analysis.layers, *analysis.groups)]
-
-
-def zoo_resolution(path: Path) -> list[int] | None:
-    """The smallest reduced input (each spatial axis capped at a target) with the same rows, or None."""
-    full = analyze(load_spec(path))
-    spatial = list(full.input_shape[1:])
-    for target in ZOO_TARGETS:
-        reduced = [min(s, target) for s in spatial]
-        if reduced == spatial:
-            return None
-        try:
-            small = analyze(load_spec(path, scale={"resolution": reduced}))
-        except ArchcalcError:
-            continue
-        if _rows(small) == _rows(full):
-            return reduced
-    return None
+# The two networks of a thousand layers repeat one block hundreds of times, and each is a shallower zoo
+# spec with a larger depth parameter and nothing else changed (checked below): cifar_resnet1202 is
+# cifar_resnet20.yaml with n = 200, as cifar_resnet110 is with n = 18; preact_resnet1001 is
+# preact_resnet164.yaml with n = 111. Every row of the sibling goes through the same builders, the same
+# fvcore trace and the same rules in full here. For the deep one every row's output shape and parameter
+# count is still compared (the whole model runs once), but fvcore, whose trace costs ~2 ms per row (15 s
+# of CPU for these two, the longest of the zoo's tests), counts a representative sample of its modules
+# (DEEP_SAMPLE; 2-3 % of their rows): everything outside the stages, and in each stage its first two
+# blocks (the one that changes the shape, with its shortcut, and a plain one) and its last. Each sampled
+# module is traced alone, on the input it received in the whole model, and every row in it must agree
+# as in the full check.
+DEEP = {"cifar_resnet1202": "cifar_resnet110", "preact_resnet1001": "preact_resnet164"}
+DEEP_SAMPLE = (0, 1, -1)  # the blocks of each stage that fvcore counts
 
 
 def spec_of(input_shape: list[int], layers: list[dict[str, Any]]) -> Any:
@@ -67,15 +59,74 @@ def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def _assert_zoo_agrees(spec: Any) -> None:
-    check = cc.crosscheck(spec, reference=False)
+def _under(name: str, roots: Any) -> bool:
+    return any(name == r or name.startswith(r + ".") for r in roots)
+
+
+def _assert_zoo_agrees(spec: Any, analysis: Any = None, *, counted: tuple[str, ...] | None = None) -> Any:
+    """Shapes and parameters of every row; MACs of every row, or (``counted``) of every row in those
+    modules' subtrees, whose MACs alone fvcore counted."""
+    check = cc.crosscheck(spec, analysis=analysis, reference=False)
     assert check.shapes_ok, [r for r in check.shapes if not r.ok][:5]
     assert check.params_ok, [r for r in check.params if not r.ok][:5]
-    assert check.flops_ok, render_table(check)
+    if counted is None:
+        assert check.flops_ok, render_table(check)
+        flops = check.flops
+    else:
+        flops = tuple(r for r in check.flops if _under(r.name, counted))
+        assert all(r.ok for r in flops), [r for r in flops if not r.ok][:5]
+        assert not check.fvcore_outside_rows and not check.unsupported_outside_rows, \
+            (check.fvcore_outside_rows, check.unsupported_outside_rows)
     # conv and linear rows agree with fvcore exactly: a rule may only name operators that do no arithmetic
-    for row in check.flops:
+    for row in flops:
         if row.type in ("conv", "conv_transpose", "linear"):
             assert row.fvcore == row.analyzer_macs and set(row.rules) <= {"explicit_padding", "channels_last"}, row
+    return check, flops
+
+
+def deep_sample(analysis: Any) -> tuple[str, ...]:
+    """The modules fvcore counts in a deep network: each top-level row and group, except that a group of more
+    than three blocks (a stage) gives its own leaf rows and the blocks DEEP_SAMPLE picks."""
+    top = [r.name for r in (*analysis.layers, *analysis.groups) if "." not in r.name]
+    roots: list[str] = []
+    for name in top:
+        blocks = [g.name for g in analysis.groups if g.name.startswith(name + ".") and "." not in g.name[len(name) + 1:]]
+        if len(blocks) <= 3:
+            roots.append(name)
+            continue
+        roots += [r.name for r in analysis.layers if r.name.startswith(name + ".") and "." not in r.name[len(name) + 1:]]
+        roots += [blocks[i] for i in DEEP_SAMPLE]
+    return tuple(dict.fromkeys(roots))
+
+
+def sampled_counts(roots: tuple[str, ...]) -> Any:
+    """fvcore's count_by_module for only the subtrees at ``roots``: each traced alone, on the input it gets in
+    a forward pass of the whole model; the model's own count ("") is their sum."""
+    count = fv.count_by_module
+
+    def counts_of(model: Any, x: Any, names: list[str]) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+        inputs: dict[str, Any] = {}
+        hooks = [model.get_submodule(r).register_forward_pre_hook(lambda m, args, r=r: inputs.setdefault(r, args[0]))
+                 for r in roots]
+        try:
+            with torch.no_grad():
+                model(x)
+        finally:
+            for h in hooks:
+                h.remove()
+        counts: dict[str, int] = {"": 0}
+        unsupported: dict[str, dict[str, int]] = {"": {}}
+        for root in roots:
+            inner = [n[len(root) + 1:] for n in names if n.startswith(root + ".")]
+            sub_counts, sub_unsupported = count(model.get_submodule(root), inputs[root], inner)
+            counts.update({f"{root}.{k}" if k else root: v for k, v in sub_counts.items()})
+            unsupported.update({f"{root}.{k}" if k else root: v for k, v in sub_unsupported.items()})
+            counts[""] += sub_counts.get("", 0)
+            for op, k in sub_unsupported.get("", {}).items():
+                unsupported[""][op] = unsupported[""].get(op, 0) + k
+        return counts, unsupported
+
+    return counts_of
 
 
 @pytest.mark.parametrize("example", [pytest.param(ex, id=f"{tag}-{i}" if i else tag) for tag in sorted(KINDS)
@@ -86,15 +137,26 @@ def test_every_kind_example_agrees_with_torch_and_fvcore(example) -> None:
 
 
 @pytest.mark.parametrize("path", zoo_specs(), ids=lambda p: p.stem)
-def test_zoo_crosscheck(path: Path) -> None:
+def test_zoo_crosscheck(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every zoo spec agrees with torch and fvcore, row by row: shapes, params, MACs.
 
     Reduced dimension: the input resolution is the smallest of ZOO_TARGETS at which the spec keeps
-    every row (see :func:`zoo_resolution`); for networks ending in global pooling that leaves the
-    parameters unchanged, for the others (VGG, AlexNet: flattened features) the first linear layer
-    is smaller. Every layer's output shape, parameter count and MAC count is still compared."""
-    res = zoo_resolution(path)
-    _assert_zoo_agrees(load_spec(path, scale={"resolution": res} if res else None, params=zoo_params(path)))
+    every row (see :func:`conftest.zoo_resolution`); for networks ending in global pooling that leaves
+    the parameters unchanged, for the others (VGG, AlexNet: flattened features) the first linear layer
+    is smaller. Every layer's output shape, parameter count and MAC count is still compared (for the
+    two networks of DEEP, the MACs of a representative sample of their repeated blocks: see above)."""
+    spec, analysis = zoo_torch_spec(path)
+    if path.stem not in DEEP:
+        _assert_zoo_agrees(spec, analysis)
+        return
+    sibling = SPECS / f"{DEEP[path.stem]}.yaml"  # checked in full by this test
+    doc, sibling_doc = zoo_doc(path), zoo_doc(sibling)
+    assert sibling in zoo_specs() and set(doc.get("params") or {}) == {"n"} and not {"set", "scale", "input"} & set(doc)
+    assert doc["extends"] in (sibling.name, sibling_doc.get("extends"))  # the sibling's definition, another depth
+    roots = deep_sample(analysis)
+    monkeypatch.setattr(fv, "count_by_module", sampled_counts(roots))
+    check, counted = _assert_zoo_agrees(spec, analysis, counted=roots)
+    assert {r.type for r in counted} == {r.type for r in check.flops}  # every kind of row is counted somewhere
 
 
 @pytest.mark.parametrize("name", ZOO_FULL)

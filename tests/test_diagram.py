@@ -25,13 +25,20 @@ from archcalc.diagram.structure import ARRANGEMENTS, Block, Leaf, Side, blocks, 
 from archcalc.kinds import KINDS
 from archcalc.plots.labels import Box, overlaps
 from archcalc.spec import parse_spec
-from conftest import SPECS, zoo_specs
+from conftest import SPECS, zoo_analysis, zoo_spec, zoo_specs
 
 EPS = 0.01
 
 
 def load(stem: str):
-    return archcalc.load_spec(SPECS / f"{stem}.yaml")
+    return zoo_spec(SPECS / f"{stem}.yaml")
+
+
+def default_diagram(path):
+    """The zoo spec's diagram as drawn by default (the spec loaded and analyzed once per process: conftest).
+    Not kept itself: the zoo's diagrams are 300,000 objects that every later full garbage collection
+    would walk, which cost more than drawing each a second time."""
+    return network_diagram(zoo_spec(path), analysis=zoo_analysis(path))
 
 
 def tiny(layers: str, input_shape: str = "[4, 8, 8]"):
@@ -139,8 +146,7 @@ def test_every_composite_kind_has_an_arrangement():
 
 @pytest.mark.parametrize("path", zoo_specs(), ids=lambda p: p.stem)
 def test_tree_holds_every_row_once_and_every_group(path):
-    spec = archcalc.load_spec(path)
-    a = archcalc.analyze(spec)
+    spec, a = zoo_spec(path), zoo_analysis(path)
     tree = network_tree(spec, a)
     assert [leaf.row for leaf in leaves(tree)] == list(range(len(a.layers)))
     groups = [b.group for b in blocks(tree)]
@@ -193,7 +199,7 @@ def test_relative_names():
 
 @pytest.mark.parametrize("path", zoo_specs(), ids=lambda p: p.stem)
 def test_default_diagram_overlaps_nothing_and_fits(path):
-    d = network_diagram(archcalc.load_spec(path))
+    d = default_diagram(path)
     assert layout_problems(d) == []
     if d.depth != 1:  # the default folding is the deepest that fits (or stages, the shallowest)
         assert d.geometry.width <= MAX_WIDTH and d.geometry.height <= MAX_HEIGHT
@@ -201,7 +207,7 @@ def test_default_diagram_overlaps_nothing_and_fits(path):
 
 @pytest.mark.parametrize("path", zoo_specs(), ids=lambda p: p.stem)
 def test_unfolded_diagram_overlaps_nothing(path):
-    assert layout_problems(network_diagram(archcalc.load_spec(path), depth=None)) == []
+    assert layout_problems(network_diagram(zoo_spec(path), analysis=zoo_analysis(path), depth=None)) == []
 
 
 def test_default_folding_at_zoo_scale():
@@ -402,21 +408,22 @@ def test_page_fragment_carries_the_rest_as_data():
     fragment = page_fragment(d)
     data = json.loads(data_json(d))
     assert data == json.loads(json.dumps(diagram_data(d)))
-    a = archcalc.analyze(load("densenet264"))
+    a = zoo_analysis(SPECS / "densenet264.yaml")
     assert len(data["rows"]) == len(a.layers) and len(data["groups"]) == len(a.groups)
     hidden = [k for k in d.content.boxes if k not in d.geometry.place]
     assert hidden and all(f'id="adg-{k}"' not in fragment for k in hidden)  # folded insides are data, not SVG
     assert len(fragment) < 150_000, len(fragment)  # DenseNet-264 folded to its stages
     assert "</script" not in data_json(d).lower()
     # a thousand repeated blocks are a few dozen distinct boxes
-    data = diagram_data(network_diagram(load("cifar_resnet1202"), title=None))
+    data = diagram_data(network_diagram(load("cifar_resnet1202"), analysis=zoo_analysis(SPECS / "cifar_resnet1202.yaml"),
+                                        title=None))
     assert len(data["look"]) < 1000 < len(data["rows"])
 
 
 @pytest.mark.parametrize("path", zoo_specs(), ids=lambda p: p.stem)
 def test_row_names_follow_from_the_blocks_around_them(path):
     """The page's script names each box's row as its parent block's row + "." + the box's name."""
-    d = network_diagram(archcalc.load_spec(path))
+    d = default_diagram(path)
 
     def check(node, parent: str) -> None:
         if isinstance(node, (Leaf, Block)):

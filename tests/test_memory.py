@@ -4,7 +4,6 @@ model archcalc builds (``saved_tensors_hooks``, a ``TorchDispatchMode`` that fol
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from pathlib import Path
@@ -15,7 +14,7 @@ import yaml
 
 from archcalc import analyze, load_spec, parse_spec
 from archcalc.cli import main
-from archcalc.errors import ArchcalcError, UsageError
+from archcalc.errors import UsageError
 from archcalc.kinds import KINDS, ROW_KINDS
 from archcalc.memory import (device_memory, footprint, inference_memory, largest_batch, predicted_peak_bytes,
                              training_memory)
@@ -23,7 +22,7 @@ from archcalc.memory.devices import GPUS, DeviceMemory, parse_size
 from archcalc.memory.liveness import buffer_bytes, element_bytes, timeline
 from archcalc.kinds.base import Buffer
 
-from conftest import SPECS, has_module, zoo_params, zoo_specs
+from conftest import SPECS, has_module, zoo_resolution, zoo_specs, zoo_torch_spec
 
 
 def spec_of(input_shape: list[int], layers: list[dict[str, Any]]) -> Any:
@@ -294,9 +293,18 @@ def test_memory_chart_data_and_drawing(tmp_path: Path) -> None:
 torch_only = pytest.mark.torch
 
 
-def _measure(spec: Any, *, batch: int = 2, device: str = "cpu") -> tuple[Any, Any, Any]:
+def _measure(spec: Any, *, batch: int = 2, device: str = "cpu", uninitialized: bool = False) -> tuple[Any, Any, Any]:
     """The analysis, the bytes autograd kept (per row) and the inference peak, measured on the built model
-    (one intra-op thread, as the cross-check runs: batch-2 tensors at a reduced input gain nothing from more)."""
+    (one intra-op thread, as the cross-check runs: batch-2 tensors at a reduced input gain nothing from more).
+
+    ``uninitialized``: build on the meta device and allocate the weights on ``device`` uninitialized, as
+    the cross-check does, instead of running every module's initializer: what is measured are tensor sizes,
+    which the weights' values do not change (no zoo kind has a data-dependent shape; the detectors' boxes are
+    fixed, never NMS'd; over the zoo, every row's saved bytes and both peaks came out identical either way).
+    Initializing took most of the zoo test's time (7 s of CPU for RegNetY-128GF's 645 M parameters, 2 s for
+    each VGG), and initialized weights outlive the measurement: after ``measure_saved`` they are still
+    referenced once the model is gone, even after ``gc.collect()`` (VGG-16's 970 MB; a worker grew to 20 GB
+    over the zoo), while weights ``to_empty`` allocated and nothing wrote are freed with the model."""
     import torch
 
     from archcalc.memory.measure import measure_live, measure_saved
@@ -307,7 +315,10 @@ def _measure(spec: Any, *, batch: int = 2, device: str = "cpu") -> tuple[Any, An
     torch.set_num_threads(1)
     try:
         torch.manual_seed(0)
-        model = build_model(spec, analysis=a, device=device)
+        if uninitialized:
+            model = build_model(spec, analysis=a, device="meta").to_empty(device=device)
+        else:
+            model = build_model(spec, analysis=a, device=device)
         x = torch.randn((batch, *spec.input_shape), device=device)
         return a, measure_saved(model, a, x), measure_live(model, a, x)
     finally:
@@ -349,33 +360,12 @@ def test_dropout_keeps_a_byte_mask_on_cuda_and_its_noise_on_the_cpu() -> None:
     assert cpu_timeline(a, training=True).saved[1] == 32
 
 
-# The zoo runs at the smallest input (each spatial axis capped at one of these) with exactly the same
-# rows as the spec's own. A spec with no such input and a large one (U-Net's fixed crops, GoogLeNet's
-# final 7x7 pooling) runs its inference pass on the meta device too, whose kernels allocate the CPU's
-# outputs for those layers (checked against the CPU once for each: equal; meta's batch norm, elsewhere,
-# allocates temporaries the CPU's does not).
-TARGETS = (8, 16, 32, 48, 64, 96, 128)
+# The zoo runs at the smallest input (each spatial axis capped at one of ZOO_TARGETS) with exactly the same
+# rows as the spec's own (conftest.zoo_resolution, shared with tests/test_crosscheck.py). A spec with no such
+# input and a large one (U-Net's fixed crops, GoogLeNet's final 7x7 pooling) runs its inference pass on the
+# meta device too, whose kernels allocate the CPU's outputs for those layers (checked against the CPU once
+# for each: equal; meta's batch norm, elsewhere, allocates temporaries the CPU's does not).
 META_ABOVE = 100_000  # input elements per sample from which an unreduced spec runs on meta
-
-
-def _rows(a: Any) -> list[tuple[str, str]]:
-    return [(r.name, r.type) for r in (*a.layers, *a.groups)]
-
-
-@functools.lru_cache(maxsize=None)
-def reduced(path: Path) -> tuple[int, ...] | None:
-    full = analyze(load_spec(path))
-    spatial = list(full.input_shape[1:])
-    for target in TARGETS:
-        small = [min(s, target) for s in spatial]
-        if small == spatial:
-            return None
-        try:
-            if _rows(analyze(load_spec(path, scale={"resolution": small}))) == _rows(full):
-                return tuple(small)
-        except ArchcalcError:
-            continue
-    return None
 
 
 @torch_only
@@ -383,15 +373,12 @@ def reduced(path: Path) -> tuple[int, ...] | None:
 def test_zoo_saved_bytes_exact_and_peak_within_2_percent(path: Path) -> None:
     """Every zoo spec, batch 2, at a reduced input: the bytes autograd keeps in a training-mode forward
     (deduplicated by storage, parameters and buffers left out) equal ``saved_bytes`` row by row; the
-    peak of live tensor bytes in a ``no_grad`` forward is within 2 % of ``peak_activation_bytes``."""
+    peak of live tensor bytes in a ``no_grad`` forward is within 2 % of ``peak_activation_bytes``.
+    The weights are left uninitialized (see :func:`_measure`): the sizes measured are those of any weights."""
     pytest.importorskip("torch")
-    res = reduced(path)
-    spec = load_spec(path, scale={"resolution": list(res)} if res else None, params=zoo_params(path))
-    elements = 1
-    for d in spec.input_shape:
-        elements *= d
-    device = "meta" if res is None and elements > META_ABOVE else "cpu"
-    _assert_measured(*_measure(spec, device=device))
+    spec = zoo_torch_spec(path)[0]  # at zoo_resolution(path), with zoo_params(path)
+    device = "meta" if zoo_resolution(path) is None and math.prod(spec.input_shape) > META_ABOVE else "cpu"
+    _assert_measured(*_measure(spec, device=device, uninitialized=device == "cpu"))
 
 
 @torch_only

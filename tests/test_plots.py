@@ -29,7 +29,7 @@ from archcalc.plots.style import FAMILY_MARKERS, PALETTE, family_colors, figure_
 from archcalc.plots.throughput import draw_throughput, throughput_series
 from archcalc.spec import Accuracy
 
-from conftest import ROOT, SPECS, zoo_specs
+from conftest import ROOT, SPECS, zoo_analysis, zoo_spec, zoo_specs
 
 ALEXNET = SPECS / "alexnet.yaml"
 RESNET50 = SPECS / "resnet50.yaml"
@@ -37,7 +37,8 @@ MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-", "svg": b"<?xml"}
 
 
 def analysis_of(path: Path, **kw):
-    return archcalc.analyze(archcalc.load_spec(path), **kw)
+    """The analysis of a zoo spec (batch 1, float32: shared with the other zoo tests of this process), or at ``kw``."""
+    return archcalc.analyze(archcalc.load_spec(path), **kw) if kw else zoo_analysis(path)
 
 
 def text_boxes(fig, texts):
@@ -186,7 +187,7 @@ def test_source_key():
 
 @pytest.fixture(scope="module")
 def loaded_zoo():
-    return [archcalc.load_spec(p) for p in zoo_specs()]
+    return [zoo_spec(p) for p in zoo_specs()]
 
 
 def test_accuracy_chart_data_from_zoo(loaded_zoo):
@@ -197,7 +198,7 @@ def test_accuracy_chart_data_from_zoo(loaded_zoo):
     assert names == {s.name for s in specs}
     for p in chart.points:
         spec = next(s for s in specs if s.name == p.name)
-        assert p.macs == archcalc.analyze(spec).totals.macs
+        assert p.macs == zoo_analysis(spec.path).totals.macs
         assert p.accuracy == select_accuracy(spec.accuracy, "top1")[0]
     costs = [p.macs for p in chart.points]
     assert costs == sorted(costs)

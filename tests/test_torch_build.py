@@ -16,7 +16,7 @@ import yaml
 from archcalc import analyze, load_spec, parse_spec
 from archcalc.kinds import ACTIVATION_KINDS, KINDS, LAYER_KINDS
 
-from conftest import zoo_specs
+from conftest import zoo_analysis, zoo_spec, zoo_specs
 
 pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
@@ -256,8 +256,7 @@ def test_empty_concat_branch_is_identity_and_optional_residual_adds_only_when_sh
 @pytest.mark.parametrize("path", zoo_specs(), ids=lambda p: p.stem)
 def test_zoo_params_at_full_definition(path: Any) -> None:
     """Parameters do not depend on the input: count them at the spec's real input, on the meta device."""
-    spec = load_spec(path)
-    analysis = analyze(spec)
+    spec, analysis = zoo_spec(path), zoo_analysis(path)
     model = build_model(spec, analysis=analysis, device="meta")
     modules = dict(iter_row_modules(model, analysis))
     assert sum(p.numel() for p in model.parameters()) == analysis.totals.params
