@@ -119,6 +119,14 @@ def is_expression(value: Any) -> bool:
     return isinstance(value, str) and "$" in value
 
 
+@lru_cache(maxsize=4096)
+def names(text: str) -> tuple[str, ...]:
+    """The ``$names`` written in ``text``, each once, in the order they first appear (``"$c * $e // $c"``:
+    ``("c", "e")``). The result of :func:`evaluate` depends on nothing but the values bound to these (a
+    name inside quotes is listed too, though not read: more than it reads, never less)."""
+    return tuple(dict.fromkeys(_VAR.findall(text)))
+
+
 def evaluate(text: str, env: Mapping[str, Any]) -> Any:
     """Evaluate ``text`` with ``$name`` bound from ``env``.
 

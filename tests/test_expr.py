@@ -86,3 +86,15 @@ def test_values_within_bounds_still_work():
 def test_strings_compare_and_choose(text: str, value: object):
     """Choices written as words (MobileNetV3's 'RE'/'HS') compare with == and != and pick values."""
     assert evaluate(text, ENV) == value
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("$c * $e // $c", ("c", "e")),  # each name once, first appearance first
+    ("max($in_channels, 8)", ("in_channels",)),
+    ("'$x' == $y", ("x", "y")),  # inside quotes too: more than evaluate reads, never less
+    ("3 * 4", ()),
+])
+def test_names_are_what_evaluate_reads(text, expected):
+    from archcalc.expr import names
+
+    assert names(text) == expected

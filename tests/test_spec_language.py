@@ -61,6 +61,48 @@ def test_when_and_params_override():
         spec(BLOCKS, params={"bm": True})
 
 
+MEMO = """
+name: memo
+input: [4, 8, 8]
+params: {w: 2, gate: true}
+blocks:
+  b:
+    args: {c: any}
+    layers:
+      - {type: conv, out: $c * $w, kernel: 1}
+      - {type: conv, out: $in_channels + $w, kernel: 1}
+      - {type: relu, when: $gate == true}
+layers:
+  - {use: b, c: 3, repeat: 2}
+"""
+
+
+def test_remembered_expressions_follow_every_value_they_read():
+    """Scope.evaluate remembers results by text and by the values *and types* of the names read; shape
+    names are read afresh each time. Loads in one process must not see each other's values."""
+    from archcalc.spec.scope import _MEMO
+
+    def outs(**params):
+        return [r.output_shape[0] for r in archcalc.analyze(spec(MEMO, params=params)).layers if r.type == "conv"]
+
+    # 3*2 = 6; in_channels 6 + 2 = 8; second copy: 3*2 = 6, 6 + 2 = 8
+    assert outs() == [6, 8, 6, 8]
+    assert any(key[0] == "$c * $w" for key in _MEMO)  # remembered...
+    # ... but keyed by the value: w = 5 gives 3*5 = 15, 15 + 5 = 20
+    assert outs(w=5) == [15, 20, 15, 20]
+    # 1 and true are equal and hash alike in Python, but only 1 is a number here
+    with pytest.raises(SpecError, match="non-number"):
+        spec(MEMO, params={"w": True})
+    assert outs(w=1) == [3, 4, 3, 4]
+    # a list value cannot be a key: evaluated (and refused) every time, never remembered
+    for _ in range(2):
+        with pytest.raises(SpecError, match="non-number"):
+            spec(MEMO, params={"w": [1]})
+    # a condition: the same text with another value of $gate
+    gated = archcalc.analyze(spec(MEMO, params={"gate": False}))
+    assert [r.type for r in gated.layers] == ["conv", "conv", "conv", "conv"]
+
+
 def test_rows_sum_to_totals_and_depth_collapses():
     result = archcalc.analyze(spec(BLOCKS, params={"bn": True}))
     for level in (1, 2, None):
@@ -300,8 +342,7 @@ def test_variant_locations_name_the_file_each_line_belongs_to(extends_tree: Path
     variant = extends_tree / "v.yaml"
     variant.write_text("# comment\nextends: base.yaml\nname: v\nparams:\n  out: 5\n")
     loaded = archcalc.load_spec(variant)
-    origin = loaded.layers[0]._origin  # the YAML node, or (once layers keep only that) its Location
-    where = origin.location() if hasattr(origin, "location") else origin
+    where = loaded.layers[0].location
     assert where.file == str(extends_tree / "base.yaml")  # the layer is the base's
     from archcalc.spec.extends import load_with_extends
 

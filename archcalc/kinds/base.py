@@ -88,8 +88,7 @@ class LayerModel(BaseModel):
         description="Layer name (as the paper's table prints it: conv1, pool1, fc8). "
                     "Unnamed layers get stable automatic names (relu1, relu2, ...).")
 
-    # Set by the loader after validation: its dotted path and where it was written.
-    _path: str = PrivateAttr(default="")
+    # Set by the loader after validation: where it was written.
     _origin: Location | None = PrivateAttr(default=None)
 
     @property

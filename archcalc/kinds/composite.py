@@ -62,7 +62,6 @@ class Branch(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     name: str | None = Field(default=None, pattern=NAME_PATTERN)
     layers: LayerList = Field(description="The branch's layers; [] is the identity.")
-    _path: str = PrivateAttr(default="")
     _origin: Location | None = PrivateAttr(default=None)
 
     @property

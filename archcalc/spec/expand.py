@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Location, SpecError
-from ..expr import ExprError, evaluate, is_expression, make_divisible
+from ..expr import ExprError, is_expression, make_divisible
 from ..yamlio import Node, Seq
 from .document import BlockDef, Scale
 from .names import RESERVED_NAMES, AutoBases, _assign_names, apply_patches
@@ -359,7 +359,7 @@ def _value(node: Node, key: str, env: Scope, via: str | None) -> Any:
 def _substitute(raw: Any, env: Scope, owner: Node | Seq, key: Any, via: str | None) -> Any:
     if is_expression(raw):
         try:
-            return evaluate(raw, env)
+            return env.evaluate(raw)
         except ExprError as exc:
             raise SpecError(str(exc), _with_via(owner.location(key), via)) from None
     if isinstance(raw, Node):

@@ -20,7 +20,7 @@ from ..yamlio import MAX_FILE_BYTES, Node, loads_yaml
 from .document import Accuracy, ReferenceSet, Scale, SpecDocument
 from .expand import expand_layers
 from .extends import extends_root as _root_folder, load_with_extends, merge_extends
-from ..kinds import children
+from ..kinds import KINDS
 from .layers import Layer, LayerList
 from .printed import PrintedFigures, printed_figures
 from .translate import scale_error, translate
@@ -196,7 +196,7 @@ def _build(raw: Node, *, path: Path | None, params: dict[str, Any] | None,
         layers = _LAYERS.validate_python(expanded)
     except ValidationError as exc:
         raise translate(exc, expanded, top_level=False) from None
-    _attach_origins(layers, expanded, "")
+    _attach_origins(layers, expanded)
     return Spec(name=doc.name, input_shape=input_shape, layers=tuple(layers), document=doc,
                 path=path, scale=eff_scale, printed_figures=printed_figures(raw.get("references")),
                 reads_input_size=bool(reads - {"in_channels"}))
@@ -227,15 +227,16 @@ def _combine_scale(own: Scale | None, extra: Scale | dict[str, Any] | None, raw:
         raise SpecError(message, replace(loc, path=f"scale.{field_name}")) from None
 
 
-def _attach_origins(models: list[Any], nodes: list[Any], scope: str) -> None:
-    """Give each validated layer its dotted path and the location it was written at."""
+def _attach_origins(models: list[Any], nodes: list[Any]) -> None:
+    """Give each validated layer (and concat branch) the location it was written at (file, line, field
+    path: what :attr:`LayerModel.location` returns, for errors found later). Written into pydantic's
+    private-attribute dict directly: its ``__setattr__`` costs more than the rest of the walk."""
     for model, node in zip(models, nodes):
-        path = f"{scope}.{model.name}" if scope else model.name
-        model._path = path
-        model._origin = node.location()
-        for mine, raw in zip(children(model), children(node)):
-            sub = f"{path}.{mine.suffix}" if mine.suffix else path
+        model.__pydantic_private__["_origin"] = node.location()
+        kind = KINDS.get(model.type)
+        if kind is None or kind.children is None:  # a leaf
+            continue
+        for mine, raw in zip(kind.children(model), kind.children(node)):
             if mine.owner is not None:  # a concat branch
-                mine.owner._path = sub
-                mine.owner._origin = raw.owner.location()
-            _attach_origins(mine.layers, raw.layers, sub)
+                mine.owner.__pydantic_private__["_origin"] = raw.owner.location()
+            _attach_origins(mine.layers, raw.layers)

@@ -18,7 +18,11 @@ __all__ = ["Cursor", "Scope", "SHAPE_NAMES"]
 from typing import Any, Callable, Iterator, Mapping
 
 from ..errors import ArchcalcError
-from ..expr import ExprError
+from ..expr import ExprError, evaluate, names
+
+MEMO_ENTRIES = 65_536
+"""At most this many remembered results of :meth:`Scope.evaluate` (then the memo starts again)."""
+_MEMO: dict[tuple[Any, ...], Any] = {}
 
 SHAPE_NAMES = ("in_channels", "in_height", "in_width", "in_depth")
 """The names bound to the entry's input shape ``[C, (D,) (H,) W]``; spec params and block arguments may not use them."""
@@ -68,7 +72,7 @@ def _output_shape(nodes: list[Any], shape: tuple[int, ...]) -> tuple[int, ...]:
         layers = _LAYERS.validate_python(seq)
     except ValidationError as exc:
         raise translate(exc, seq, top_level=False) from None
-    _attach_origins(layers, seq, "")
+    _attach_origins(layers, seq)
     return output_shape(layers, shape)
 
 
@@ -90,6 +94,31 @@ class Scope(Mapping[str, Any]):
 
     def extend(self, more: dict[str, Any]) -> "Scope":
         return Scope({**self.values, **more}, self.cursor, self.reads)
+
+    def evaluate(self, text: str) -> Any:
+        """:func:`archcalc.expr.evaluate` of ``text`` here, remembered by the text and the values (and their
+        types: ``true`` is not ``1``) of the names it reads, when all of them are fixed values: a block used
+        a hundred times with the same arguments evaluates each of its expressions once per process. An
+        expression that reads the input shape, or a value that cannot be a key (a list), is evaluated
+        every time; errors are never remembered."""
+        values = self.values
+        key: list[Any] = [text]
+        for name in names(text):
+            if name not in values:  # the input shape (or an unknown name: evaluate words the error)
+                return evaluate(text, self)
+            value = values[name]
+            key += (type(value), value)
+        try:
+            return _MEMO[tuple(key)]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value
+            return evaluate(text, self)
+        result = evaluate(text, self)
+        if len(_MEMO) >= MEMO_ENTRIES:
+            _MEMO.clear()
+        _MEMO[tuple(key)] = result
+        return result
 
     def __contains__(self, key: object) -> bool:
         return key in self.values or key in SHAPE_NAMES
