@@ -302,9 +302,7 @@ def _measure(spec: Any, *, batch: int = 2, device: str = "cpu", uninitialized: b
     which the weights' values do not change (no zoo kind has a data-dependent shape; the detectors' boxes are
     fixed, never NMS'd; over the zoo, every row's saved bytes and both peaks came out identical either way).
     Initializing took most of the zoo test's time (7 s of CPU for RegNetY-128GF's 645 M parameters, 2 s for
-    each VGG), and initialized weights outlive the measurement: after ``measure_saved`` they are still
-    referenced once the model is gone, even after ``gc.collect()`` (VGG-16's 970 MB; a worker grew to 20 GB
-    over the zoo), while weights ``to_empty`` allocated and nothing wrote are freed with the model."""
+    each VGG)."""
     import torch
 
     from archcalc.memory.measure import measure_live, measure_saved
@@ -337,6 +335,36 @@ def _assert_measured(a: Any, saved: Any, live: Any, *, tolerance: float = 0.02) 
     peak = cpu_timeline(a, training=False).peak
     assert abs(peak - live.peak) <= tolerance * live.peak, (peak, live.peak)
     assert peak <= a.totals.peak_activation_bytes  # CUDA's choices only add (layer norm's contiguous copy)
+
+
+@torch_only
+@pytest.mark.parametrize("training", [False, True])
+def test_measuring_keeps_nothing_alive(training: bool) -> None:
+    """After the measurements the model and its parameters are freed with the last reference to them.
+    Before, ``measure_saved``'s hooks and the graph kept each other (and so the parameters) alive in a
+    cycle through C++ that ``gc.collect()`` cannot break: VGG-16's weights outlived every measurement,
+    and a test worker grew to 20 GB over the zoo."""
+    import gc
+    import weakref
+
+    import torch
+
+    from archcalc.memory.measure import measure_live, measure_saved, measure_training_step
+    from archcalc.torch.build import build_model
+
+    spec = spec_of([3, 8, 8], [{"type": "conv", "out": 4, "kernel": 3, "padding": 1}, {"type": "relu"},
+                               {"type": "conv", "out": 4, "kernel": 3}, {"type": "batchnorm"}, {"type": "sigmoid"}])
+    a = analyze(spec, batch_size=2)
+    model = build_model(spec, analysis=a, device="cpu")
+    param = weakref.ref(next(model.parameters()))
+    x = torch.randn(2, *spec.input_shape)
+    if training:
+        assert measure_saved(model, a, x).total > 0
+        measure_training_step(model, x)
+    measure_live(model, a, x, training=training)
+    del model
+    gc.collect()
+    assert param() is None
 
 
 @torch_only

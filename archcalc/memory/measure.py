@@ -146,13 +146,14 @@ def measure_saved(model: torch.nn.Module, analysis: Analysis, x: torch.Tensor) -
         key = _key(t)
         if key in state:
             result.state_tensors += 1
-            return t
-        if key not in seen:
+        elif key not in seen:
             seen.add(key)
             kept.append(t)
             row = stack[-1] if stack else OUTSIDE
             result.per_row[row] = result.per_row.get(row, 0) + t.untyped_storage().nbytes()
-        return t
+        # A detached alias (the same storage), never ``t`` itself: a node saving its own output would hold
+        # that output, whose grad_fn is the node (a cycle in C++; see the end of this function).
+        return t.detach()
 
     handles = _leaf_hooks(model, analysis, stack.append, lambda name: stack.pop())
     model.train()
@@ -163,6 +164,10 @@ def measure_saved(model: torch.nn.Module, analysis: Analysis, x: torch.Tensor) -
     finally:
         for h in handles:
             h.remove()
+        # The graph keeps its saved-tensor hooks (``pack`` among them), ``pack`` keeps ``kept``, and the
+        # tensors in ``kept`` keep the graph: a cycle through C++ that Python's collector cannot see, which
+        # would keep the graph, every saved tensor and the model's parameters alive after the model is gone.
+        kept.clear()
     return result
 
 
