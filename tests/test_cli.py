@@ -55,6 +55,23 @@ def test_report_json(capsys):
     assert sum(r["params"] for r in doc["layers"]) == doc["totals"]["params"] == 62_378_344
     # receptive field, jump and start of conv1 (11x11, stride 4, pad 0): size 11, jump 4, centre 0.5 + 5 = 5.5
     assert (first["receptive_field"], first["jump"], first["start"]) == ([11, 11], [4.0, 4.0], [5.5, 5.5])
+    # one row per line: the lines of "layers" are its rows, in order, each a whole JSON object
+    lines = out.splitlines()
+    start = lines.index('  "layers": [')
+    rows = lines[start + 1:start + 1 + len(doc["layers"])]
+    assert [json.loads(line.strip().rstrip(",")) for line in rows] == doc["layers"]
+    assert lines[start + 1 + len(doc["layers"])].startswith("  ]")
+
+
+def test_json_lines_is_the_json_of_its_data():
+    from archcalc.report.table import json_lines
+
+    data = {"a": [{"x": 1, "y": [1.5, None]}, {"x": "é\n\"q\""}], "b": {"c": [1, 2]}, "empty": [], "n": 3}
+    text = json_lines(data)
+    assert json.loads(text) == data
+    assert text.splitlines()[1:5] == ['  "a": [', '    {"x": 1, "y": [1.5, null]},', '    {"x": "\\u00e9\\n\\"q\\""}',
+                                      "  ],"]
+    assert json.loads(json_lines({})) == {}
 
 
 def test_report_csv_raw(capsys):
