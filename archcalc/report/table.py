@@ -30,6 +30,7 @@ from ..analysis import Analysis, GroupRow, LayerRow, Totals
 from ..conventions import HEADLINE_LABELS, Convention, headline_count
 from ..kinds import hidden_in_seed
 from ..units import KIB, KILO, MEGA, human_bytes, human_count, shape_text
+from .text import pipe_table, simple_table
 
 FORMATS = ("table", "markdown", "csv", "json", "latex", "html")
 STYLES = ("default", "seed")
@@ -301,21 +302,20 @@ def render_report(analysis: Analysis, *, fmt: str = "table", style: str = "defau
 
         return html_table(headers, body, total=total, align=align, sort_keys=_sort_keys(columns, rows, conv),
                           caption=title, row_names=[r.name for r in rows])
-    from tabulate import SEPARATING_LINE, tabulate  # only the text tables need it
-
     colalign = [_ALIGN[a] for a in align]
     if fmt == "markdown":
         total = [f"**{v}**" if str(v) else "" for v in total]
-        table = tabulate(body + [total], headers=headers, tablefmt="pipe", colalign=colalign, disable_numparse=True)
+        table = pipe_table(headers, body + [total], colalign)
         return f"**{title}**\n\n{table}\n" + (f"\n{note}\n" if note else "")
     if fmt == "latex":
+        from tabulate import tabulate  # only LaTeX needs it
+
         table = tabulate(body + [total], headers=headers, tablefmt="latex_booktabs", colalign=colalign,
                          disable_numparse=True)
         lines = table.splitlines()
         lines.insert(len(lines) - 3, r"\midrule")  # rule above the Total row
         return f"% {title}\n" + "\n".join(lines) + "\n" + (f"% {note}\n" if note else "")
-    table = tabulate(body + [SEPARATING_LINE, total], headers=headers, tablefmt="simple", colalign=colalign,
-                     disable_numparse=True)
+    table = simple_table(headers, [*body, None, total], colalign)  # None: the rule above the Total row
     return f"{title}\n\n{table}\n" + (f"\n{note}\n" if note else "")
 
 
