@@ -22,7 +22,7 @@ from archcalc.memory.devices import GPUS, DeviceMemory, parse_size
 from archcalc.memory.liveness import buffer_bytes, element_bytes, timeline
 from archcalc.kinds.base import Buffer
 
-from conftest import SPECS, has_module, zoo_resolution, zoo_specs, zoo_torch_spec
+from conftest import SPECS, has_module, zoo_analysis, zoo_resolution, zoo_specs, zoo_torch_spec
 
 
 def spec_of(input_shape: list[int], layers: list[dict[str, Any]]) -> Any:
@@ -386,6 +386,15 @@ def test_dropout_keeps_a_byte_mask_on_cuda_and_its_noise_on_the_cpu() -> None:
     a = analyze(spec_of([4], [{"name": "fc", "type": "linear", "out": 8}, {"name": "drop", "type": "dropout"}]))
     assert a.layers[1].saved_bytes == 8
     assert cpu_timeline(a, training=True).saved[1] == 32
+
+
+@pytest.mark.parametrize("path", zoo_specs(), ids=lambda p: p.stem)
+def test_analysis_records_the_inference_peak_and_its_row(path: Path) -> None:
+    """``analyze`` keeps the inference timeline's peak and the row it occurs during (the report's note
+    reads them); both are what the timeline gives when computed again from the rows."""
+    a = zoo_analysis(path)
+    again = inference_memory(a)
+    assert (a.totals.peak_activation_bytes, a.peak_row) == (again.activation_peak_bytes, again.peak_row)
 
 
 # The zoo runs at the smallest input (each spatial axis capped at one of ZOO_TARGETS) with exactly the same

@@ -197,20 +197,21 @@ def analyze(spec: Spec, *, batch_size: int = 1, dtype: str = "float32") -> Analy
     end = walker.run(spec.layers, "", 0, _State(tuple(spec.input_shape), rf0))
     rows = tuple(walker.rows)
     groups = tuple(sorted(walker.groups, key=lambda g: (g.first, g.depth)))
-    peak = _memory(rows, groups, end.sources, batch_size, DTYPE_BYTES[dtype])
+    peak, peak_row = _memory(rows, groups, end.sources, batch_size, DTYPE_BYTES[dtype])
     return Analysis(name=spec.name, input_shape=tuple(spec.input_shape), output_shape=end.shape,
                     batch_size=batch_size, dtype=dtype, layers=rows, groups=groups,
-                    totals=Totals.of(rows, peak_activation_bytes=peak), output_sources=end.sources)
+                    totals=Totals.of(rows, peak_activation_bytes=peak), output_sources=end.sources,
+                    peak_row=None if peak_row is None else rows[peak_row].name)
 
 
 def _memory(rows: tuple[LayerRow, ...], groups: tuple[GroupRow, ...], outputs: tuple[int, ...], batch: int,
-            bpe: int) -> int:
+            bpe: int) -> tuple[int, int | None]:
     """Fill each row's ``live_bytes`` (inference) and ``saved_bytes`` (training forward), and each group's;
-    return the inference peak (see :mod:`archcalc.memory.liveness`)."""
+    return the inference peak and the row it occurs during (see :mod:`archcalc.memory.liveness`)."""
     from ..memory.liveness import timeline
 
     if not rows:
-        return 0
+        return 0, None
     infer = timeline(rows, groups, output_sources=outputs, batch_size=batch, bytes_per_element=bpe)
     train = timeline(rows, groups, output_sources=outputs, batch_size=batch, bytes_per_element=bpe, training=True)
     for row, live, saved in zip(rows, infer.after, train.saved):
@@ -219,7 +220,7 @@ def _memory(rows: tuple[LayerRow, ...], groups: tuple[GroupRow, ...], outputs: t
     for g in groups:
         g.live_bytes = infer.after[g.stop - 1] if g.stop > g.first else 0
         g.saved_bytes = sum(train.saved[g.first:g.stop])
-    return infer.peak
+    return infer.peak, infer.peak_row
 
 
 def output_shape(layers: Any, input_shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -148,6 +148,9 @@ class Analysis:
     groups: tuple[GroupRow, ...]
     totals: Totals
     output_sources: tuple[int, ...] = ()  # the rows whose outputs leave the network (-1: the input itself)
+    peak_row: str | None = None
+    """The row during which the inference peak (``totals.peak_activation_bytes``) occurs; None when the
+    input alone is the peak."""
 
     @property
     def bytes_per_element(self) -> int:

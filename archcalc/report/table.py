@@ -321,10 +321,8 @@ def render_report(analysis: Analysis, *, fmt: str = "table", style: str = "defau
 
 def _memory_note(analysis: Analysis, raw: bool) -> str:
     """What the two memory columns hold, and where the peak is."""
-    from ..memory.training import inference_memory
-
     show = (lambda v: f"{v:,} B") if raw else human_bytes
-    where = inference_memory(analysis).peak_row
+    where = analysis.peak_row
     return (f"Output mem: each row's output as if it were new (Total: their sum, an upper bound). Live mem: "
             f"activations alive after the row at inference (Total: the peak, {show(analysis.totals.peak_activation_bytes)}"
             f" with the input" + (f", during {where}" if where else "") + "). See archcalc/conventions.py.")
