@@ -1,6 +1,6 @@
 """The reports tree: a cold build, a rebuild with nothing changed, and one changed spec, same run.
 
-    python benchmarks/bench_report_all.py [--specs N] [--from DIR]
+    python benchmarks/bench_report_all.py [--specs N] [--from DIR] [--against TREE [--rounds R]]
 
 Copies ``specs/`` (or DIR; or its first N specs, plus the specs they extend) into a temporary folder and
 times ``archcalc report --all SPECS -o OUT`` (a fresh process each, as a user runs it):
@@ -14,6 +14,12 @@ and, as the machine's pace measured in the same run, ``python -c "import yaml"``
 to the cold build. Goals (issue 15): nothing changed under 10 s, whatever the zoo (at most 5 % of
 the cold build for the 123-spec zoo); the outputs of every step byte-identical to a cold build of
 the same specs (checked here for step 3). Exit status 1 if a goal is missed.
+
+With ``--against TREE`` (another checkout of archcalc, e.g. a ``git worktree`` of an older commit) it
+times cold builds only, of that code and of this one, interleaved ``--rounds`` times (old, new, new,
+old, ...: a machine busy with other work slows both alike), and prints the medians of wall-clock and
+CPU seconds (the builds' processes together) and their ratios; each tree's outputs must be the same
+bytes in every round.
 """
 
 from __future__ import annotations
@@ -35,13 +41,49 @@ NOTHING_CHANGED_LIMIT_S = 10.0
 NOTHING_CHANGED_SHARE = 0.05
 
 
-def run(argv: list[str]) -> tuple[float, str]:
+def run(argv: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> tuple[float, str]:
     start = time.perf_counter()
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr[-800:]}")
     return elapsed, done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
+
+
+def compare(trees: dict[str, Path], specs: Path, out: Path, rounds: int) -> int:
+    """Cold builds of ``specs`` by the code of each tree, interleaved; medians and ratios printed."""
+    import os
+    import resource
+
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
+    first: dict[str, Path] = {}
+    for r in range(rounds):
+        for name in (list(trees) if r % 2 == 0 else list(trees)[::-1]):
+            tree = trees[name]
+            target = out / f"{name}-{r}"
+            env = dict(os.environ, PYTHONPATH=str(tree))
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            wall, _ = run([sys.executable, "-m", "archcalc", "report", "--all", str(specs), "-o", str(target)],
+                          cwd=tree, env=env)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+            times[name].append((wall, cpu))
+            print(f"round {r + 1}: {name:8} {wall:8.2f} s wall {cpu:8.2f} s CPU", flush=True)
+            if name in first:
+                differ = same_tree(first[name], target)
+                if differ:
+                    raise SystemExit(f"{name}: two cold builds differ: {differ[:5]}")
+                shutil.rmtree(target)
+            else:
+                first[name] = target
+    n = len(list(specs.glob("*.yaml")))
+    print(f"\n{n} specs, {rounds} rounds; medians:")
+    med = {name: (statistics.median(w for w, _ in t), statistics.median(c for _, c in t)) for name, t in times.items()}
+    for name, (wall, cpu) in med.items():
+        print(f"{name:8} {wall:8.2f} s wall {cpu:8.2f} s CPU   ({trees[name]})")
+    (old_wall, old_cpu), (new_wall, new_cpu) = med["old"], med["new"]
+    print(f"old / new: {old_wall / new_wall:.2f}x wall, {old_cpu / new_cpu:.2f}x CPU")
+    return 0
 
 
 def built(message: str) -> str:
@@ -80,7 +122,17 @@ def main() -> int:
     parser.add_argument("--specs", type=int, default=None, help="only the first N specs (and their parents)")
     parser.add_argument("--from", dest="folder", type=Path, default=ROOT / "specs", metavar="DIR",
                         help="the specs to copy (default: specs/)")
+    parser.add_argument("--against", type=Path, default=None, metavar="TREE",
+                        help="time cold builds only, of the archcalc in TREE (old) and this one (new), interleaved")
+    parser.add_argument("--rounds", type=int, default=3, help="with --against: builds of each tree (default 3)")
     args = parser.parse_args()
+    if args.against is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            specs = Path(tmp) / "specs"
+            specs.mkdir()
+            for p in chosen_specs(args.folder, args.specs):
+                shutil.copy2(p, specs / p.name)
+            return compare({"old": args.against.resolve(), "new": ROOT}, specs, Path(tmp), args.rounds)
 
     archcalc = [sys.executable, "-m", "archcalc", "report", "--all"]
     failures = []

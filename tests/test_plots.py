@@ -25,7 +25,8 @@ from archcalc.plots.labels import Box, overlaps, place_labels, place_some_labels
 from archcalc.plots.layers import HIDDEN_KINDS, draw_layer_profile, layer_profile
 from archcalc.plots.roofline import draw_roofline, layer_bytes, roofline
 from archcalc.plots.scaling import scaling_study
-from archcalc.plots.style import FAMILY_MARKERS, PALETTE, family_colors, figure_bytes, figure_format, tick_text
+from archcalc.plots.style import (FAMILY_MARKERS, PALETTE, family_colors, figure_bytes, figure_format,
+                                  marks_for_minor_ticks, style, text_width, tick_text)
 from archcalc.plots.throughput import draw_throughput, throughput_series
 from archcalc.spec import Accuracy
 
@@ -393,16 +394,48 @@ def test_layer_profile_figure_reads_back():
     axes = fig.axes
     assert len(axes) == 3
     for ax, values in zip(axes, (p.activation_bytes, p.params, p.macs)):
-        assert [bar.get_width() for bar in ax.patches] == list(values)
-    assert [t.get_text() for t in axes[0].get_yticklabels()] == list(p.labels)
+        (bars,) = ax.collections  # one rectangle per row, from 0 to the value, 0.7 rows high
+        assert [path.vertices[:, 0].max() for path in bars.get_paths()] == list(values)
+        assert all(path.vertices[:, 0].min() == 0 for path in bars.get_paths())
+        assert [(path.vertices[:, 1].min(), path.vertices[:, 1].max()) for path in bars.get_paths()] == \
+            [pytest.approx((y - 0.35, y + 0.35)) for y in range(len(values))]
+        assert ax.get_ylim() == (len(values) - 0.5, -0.5)  # the first row on top, in every panel
+    names = [t for t in axes[0].texts if t.get_horizontalalignment() == "right"]
+    assert [t.get_text() for t in names] == list(p.labels)
+    assert all(len(ax.get_yticks()) == 0 for ax in axes)  # the names are texts, not tick labels
     renderer = fig.canvas.get_renderer()
     for ax in axes:  # value labels beside the bars stay apart and inside the figure
-        boxes = text_boxes(fig, ax.texts)
+        boxes = text_boxes(fig, [t for t in ax.texts if t.get_horizontalalignment() == "left"])
         assert overlaps(boxes) == []
         assert all(b.x1 <= fig.bbox.x1 for b in boxes)
-    ticks = [t for t in axes[0].get_yticklabels()]
-    assert overlaps(text_boxes(fig, ticks)) == []
-    assert renderer is not None
+    boxes = text_boxes(fig, names)  # the names: apart, in order down the panel, right of the figure's edge
+    assert overlaps(boxes) == []
+    assert [b.y0 for b in boxes] == sorted((b.y0 for b in boxes), reverse=True)
+    assert all(0 <= b.x0 and b.x1 <= axes[0].get_window_extent(renderer).x0 for b in boxes)
+
+
+@pytest.mark.parametrize("stem", ["alexnet", "resnet50", "lenet5", "inception_v3", "fasterrcnn_resnet50_fpn"])
+def test_layer_profile_layout_keeps_texts_apart_and_inside(stem):
+    """The panels are placed from measured text sizes (no layout engine): after a draw (Agg: hinted
+    glyphs, a little wider than SVG's), the names, titles and tick labels lie inside the figure and
+    clear of each other and of the panels."""
+    path = SPECS / f"{stem}.yaml"
+    if not path.is_file():
+        pytest.skip(f"no {path.name} in the zoo")
+    fig = draw_layer_profile(layer_profile(analysis_of(path)))
+    assert fig.get_layout_engine() is None
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    inside = Box(0, 0, fig.bbox.width, fig.bbox.height)
+    names = text_boxes(fig, [t for t in fig.axes[0].texts if t.get_horizontalalignment() == "right"])
+    titles = [Box(*ax.title.get_window_extent(renderer).extents) for ax in fig.axes]
+    (suptitle,) = [Box(*t.get_window_extent(renderer).extents) for t in fig.texts if t.get_text() == fig.get_suptitle()]
+    ticks = [b for ax in fig.axes for b in text_boxes(fig, [t for t in ax.get_xticklabels() if t.get_text()])]
+    panels = [Box(*ax.get_window_extent(renderer).extents) for ax in fig.axes]
+    for box in [*names, *titles, suptitle, *ticks]:
+        assert box.inside(inside), box
+    assert overlaps([*titles, suptitle]) == []
+    assert all(t.overlap_area(p) == 0 for t in [*titles, suptitle, *names, *ticks] for p in panels)
 
 
 # --------------------------------------------------------------------------- scaling
@@ -500,6 +533,18 @@ def test_bench_measurements_and_throughput_series(tmp_path):
         read_measurements({"no": "models"}, file="x.json")
 
 
+def test_roofline_reuses_an_analysis_at_another_dtype():
+    """The page's roofline is bfloat16, its analysis float32: shapes and multiply-adds do not depend on
+    the dtype, so the roofline made from it is the one made from a bfloat16 analysis."""
+    spec = archcalc.load_spec(RESNET50)
+    h100 = get_device("h100")
+    for dtype in ("bfloat16", "float32"):
+        fresh = roofline(spec, device=h100, dtype=dtype, analysis=archcalc.analyze(spec, dtype=dtype))
+        assert roofline(spec, device=h100, dtype=dtype, analysis=analysis_of(RESNET50)) == fresh
+    with pytest.raises(archcalc.ArchcalcError, match="unknown dtype"):
+        roofline(spec, device=h100, dtype="float7", analysis=analysis_of(RESNET50))
+
+
 def test_roofline_measured_points():
     ms = read_measurements(bench_doc())
     data = roofline(archcalc.load_spec(RESNET50), device=get_device("h100"), dtype="bfloat16", measurements=ms)
@@ -516,6 +561,45 @@ def test_roofline_measured_points():
 
 
 # --------------------------------------------------------------------------- output files and the CLI
+
+
+@pytest.mark.parametrize("text", ["conv1", "roi_heads.box_head.predictor.bbox_pred.fc", "AVAVA Te,Wa.",
+                                  "total 4.09 G;\n(9%)"])
+def test_text_width_is_matplotlib_s_svg_measure(text):
+    """text_width adds up glyph advances and kerning; matplotlib shapes the string (as the SVG
+    and PDF backends measure it): the same width."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    with style():
+        prop = FontProperties(size=8)
+        expected = max(TextToPath().get_text_width_height_descent(line, prop, ismath=False)[0]
+                       for line in text.split("\n"))
+        assert text_width(text, 8) == pytest.approx(expected, abs=0.02)
+
+
+def test_marks_for_minor_ticks_match_matplotlib_minor_ticks():
+    from matplotlib.lines import TICKDOWN, TICKLEFT
+
+    from archcalc.plots.style import new_figure
+
+    with style():
+        fig = new_figure(6, 4)
+        ax = fig.add_subplot()
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(0.05, 2000)
+        ax.set_ylim(3e9, 2e15)
+        expected = [[v for v in axis.get_minorticklocs() if lo <= v <= hi]
+                    for axis, (lo, hi) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim()))]
+        marks_for_minor_ticks(ax)
+    assert not ax.xaxis.get_minorticklocs().size and not ax.yaxis.get_minorticklocs().size
+    xs, ys = ax.lines
+    assert list(xs.get_xdata()) == pytest.approx(expected[0]) and set(xs.get_ydata()) == {0}
+    assert list(ys.get_ydata()) == pytest.approx(expected[1]) and set(ys.get_xdata()) == {0}
+    assert (xs.get_marker(), ys.get_marker()) == (TICKDOWN, TICKLEFT)
+    assert xs.get_markersize() == 2 and not xs.get_clip_on()
+    assert (ax.get_xlim(), ax.get_ylim()) == ((0.05, 2000), (3e9, 2e15))  # the marks move no limit
 
 
 def test_tick_text():

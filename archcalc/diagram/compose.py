@@ -11,8 +11,8 @@ GoogLeNet its inception modules' branches.
 
 from __future__ import annotations
 
-__all__ = ["Diagram", "Header", "network_diagram", "auto_depth", "unfolded_at", "MARGIN", "MAX_WIDTH", "MAX_HEIGHT",
-           "LEGEND_BAR", "default_title"]
+__all__ = ["Diagram", "Header", "network_diagram", "make_header", "auto_depth", "unfolded_at", "MARGIN", "MAX_WIDTH",
+           "MAX_HEIGHT", "LEGEND_BAR", "default_title"]
 
 from dataclasses import dataclass
 
@@ -112,7 +112,8 @@ def auto_depth(tree: Seq, analysis: Analysis, content: Content) -> int | None:
     return 1
 
 
-def _header(title: str | None, scale: ColorScale | None) -> Header:
+def make_header(title: str | None, scale: ColorScale | None) -> Header:
+    """The diagram's title lines and colour legend (a diagram laid out once can take another title)."""
     texts: list[Text] = []
     y = 0
     width = 0
@@ -174,7 +175,7 @@ def network_diagram(spec: Spec, *, analysis: Analysis | None = None, depth: int 
     else:
         depth = None
     geo = layout(tree, sizes=content.sizes, labels=content.label_widths, unfolded=unfolded)
-    header = _header(default_title(analysis) if title == "" else title, content.scale)
+    header = make_header(default_title(analysis) if title == "" else title, content.scale)
     return Diagram(analysis.name, tree, content, frozenset(unfolded), geo, header, color_by,
                    depth if isinstance(depth, int) else None)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 from ..analysis import DTYPE_BYTES, Analysis, LayerRow, analyze
+from ..errors import UsageError
 from ..formulas import prod
 from ..spec import Spec
 from ..units import human_count
@@ -83,8 +84,8 @@ def layer_bytes(row: LayerRow, *, batch_size: int, bytes_per_element: int) -> in
 
 
 def _model_point(analysis: Analysis, device: Device, dtype: str, label: str,
-                 achieved: float | None = None) -> RooflinePoint:
-    b = analysis.bytes_per_element
+                 achieved: float | None = None, bytes_per_element: int | None = None) -> RooflinePoint:
+    b = bytes_per_element or analysis.bytes_per_element
     moved = sum(layer_bytes(r, batch_size=analysis.batch_size, bytes_per_element=b) for r in analysis.layers)
     intensity = analysis.totals.macs / moved if moved else 0.0
     roof = min(device.peak_macs_per_s(dtype), device.memory_bandwidth_bytes_per_s * intensity)
@@ -97,12 +98,16 @@ def _model_point(analysis: Analysis, device: Device, dtype: str, label: str,
 def roofline(spec: Spec, *, device: Device, dtype: str = "float32", batch_size: int = 1,
              measurements: Sequence[Measurement] = (), analysis: Analysis | None = None) -> Roofline:
     """The plotted data; ``measurements`` are whole-model bench results of this spec. ``analysis``
-    reuses an analysis of ``spec`` made at this batch size and dtype (else the spec is analyzed)."""
-    if analysis is None or (analysis.batch_size, analysis.dtype) != (batch_size, dtype):
+    reuses an analysis of ``spec`` made at this batch size, at any dtype (else the spec is analyzed):
+    the layers' shapes, parameters and multiply-adds do not depend on the dtype, and the bytes moved
+    are counted here at ``dtype``'s element size."""
+    if dtype not in DTYPE_BYTES:
+        raise UsageError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPE_BYTES)}")
+    if analysis is None or analysis.batch_size != batch_size:
         analysis = analyze(spec, batch_size=batch_size, dtype=dtype)
     peak = device.peak_macs_per_s(dtype)
     bw = device.memory_bandwidth_bytes_per_s
-    b = analysis.bytes_per_element
+    b = DTYPE_BYTES[dtype]
     alike: dict[tuple[str, int, int], list[LayerRow]] = {}
     for r in analysis.layers:
         if r.macs > 0:
@@ -113,7 +118,7 @@ def roofline(spec: Spec, *, device: Device, dtype: str = "float32", batch_size: 
         layers.append(RooflineLayer(name=rows[0].name, type=kind, macs=macs * len(rows), bytes_moved=moved,
                                     intensity=intensity, attainable_macs_per_s=min(peak, bw * intensity),
                                     memory_bound=bw * intensity < peak, count=len(rows)))
-    points = [_model_point(analysis, device, dtype, f"whole model, batch {batch_size} (static)")]
+    points = [_model_point(analysis, device, dtype, f"whole model, batch {batch_size} (static)", bytes_per_element=b)]
     notes = []
     for m in sorted(measurements, key=lambda m: (m.precision, m.batch_size)):
         if m.achieved_macs_per_s is None and m.macs_per_image is None:
@@ -140,7 +145,7 @@ def draw_roofline(data: Roofline, *, title: str | None = None, label_top: int = 
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     from .labels import Box, place_labels
-    from .style import new_figure, style, tick_text
+    from .style import marks_for_minor_ticks, new_figure, style, tick_text
 
     with style():
         fig = new_figure(10.0, 6.4)
@@ -228,10 +233,11 @@ def draw_roofline(data: Roofline, *, title: str | None = None, label_top: int = 
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: tick_text(human_count(v))))
         ax.yaxis.set_minor_formatter(NullFormatter())
+        marks_for_minor_ticks(ax)
         ax.set_xlabel("arithmetic intensity (MACs per byte moved, log scale)")
         ax.set_ylabel("multiply-accumulates per second (MAC/s, log scale)")
         ax.set_title(title or f"{data.model} on {data.device.name}: roofline, {data.dtype}, batch {data.batch_size}",
-                     loc="left", fontsize=10)
+                     loc="left", fontsize=10, y=1.0)  # a fixed place: not worked out at every draw
         notes = [
             "Layers with multiply-adds only; identical layers (same MACs and bytes) share one dot, whose area ~ their "
             "MACs together; each dot sits at its attainable rate.",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = ["build_site", "build_tree", "SiteBuild", "SpecBuild", "single_page", "spec_charts", "stale_files", "SCALING_SPEC"]
 
+import gc
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -52,6 +53,20 @@ def graph_file(spec: Spec, analysis: Analysis) -> str:
     return standalone(render_svg(network_diagram(spec, analysis=analysis)))
 
 
+def page_diagram_and_graph_file(spec: Spec, analysis: Analysis) -> tuple[str, str]:
+    """:func:`page_diagram` and :func:`graph_file` (the same text) from one layout of the diagram:
+    they differ in the title only, and laying the diagram out is most of the work."""
+    from dataclasses import replace
+
+    from ..diagram import network_diagram, render_svg
+    from ..diagram.compose import default_title, make_header
+    from ..diagram.page import page_fragment
+
+    untitled = network_diagram(spec, analysis=analysis, title=None)
+    titled = replace(untitled, header=make_header(default_title(analysis), untitled.content.scale))
+    return page_fragment(untitled), standalone(render_svg(titled))
+
+
 def spec_charts(spec: Spec, analysis: Analysis) -> dict[str, tuple[str, str]]:
     """The per-spec charts as SVG text: ``{"layers": (caption, svg), "roofline": (caption, svg)}``."""
     from ..plots.devices import get_device
@@ -79,17 +94,31 @@ def _build_one(path: Path, charts: bool = True) -> tuple[SpecSummary, dict[str, 
         return s, {}, None
     point = accuracy_point(spec, y=ZOO_METRIC, totals=analysis.totals)
     captions = chart_captions(analysis)
+    diagram, graph = page_diagram_and_graph_file(spec, analysis)
     files = {
         f"specs/{s.stem}.md": spec_markdown(spec, analysis, s),
         f"specs/{s.stem}.html": spec_page(spec, analysis, s, back_link="../index.html",
                                           charts=[(captions[k], f"{s.stem}.{k}.svg") for k in captions],
-                                          diagram=page_diagram(spec, analysis)),
-        f"specs/{s.stem}.graph.svg": graph_file(spec, analysis),  # no matplotlib: always drawn
+                                          diagram=diagram),
+        f"specs/{s.stem}.graph.svg": graph,  # no matplotlib: always drawn
     }
     if charts:
         for key, (_caption, svg) in spec_charts(spec, analysis).items():
             files[f"specs/{s.stem}.{key}.svg"] = standalone(svg)
     return s, files, point if point is not None else f"no ImageNet {Y_METRICS[ZOO_METRIC]} figure in accuracy:"
+
+
+def _build_collected(path: Path, charts: bool = True) -> tuple[SpecSummary, dict[str, str], AccuracyPoint | str | None]:
+    """:func:`_build_one` in a pool worker: the cyclic garbage collector paused while the spec is built,
+    then one collection. A spec's charts make tens of thousands of matplotlib objects, in reference
+    cycles, and the collector would otherwise run again and again over them and the spec's analysis
+    as they pile up; all of it is garbage once the spec's files are made."""
+    from ..gcpause import collection_paused
+
+    with collection_paused():
+        result = _build_one(path, charts)
+    gc.collect()
+    return result
 
 
 SpecBuild = tuple[SpecSummary, dict[str, "str | bytes"], "AccuracyPoint | str | None"]
@@ -151,11 +180,18 @@ def build_tree(paths: Sequence[Path], *, jobs: int | None = None, charts: bool |
         from concurrent.futures import ProcessPoolExecutor
 
         _preload_charts()  # forked workers start with matplotlib imported
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            # the scaling chart loads its spec at many scales: start it first, beside the specs
-            scaling_job = pool.submit(_scaling_chart_early, scaling) if draw_scaling and scaling else None
-            built = dict(zip(todo, pool.map(_build_one, todo, [draw[p] for p in todo], chunksize=1)))
-            scaling_svg = scaling_job.result() if scaling_job is not None else scaling_svg
+        # what the workers inherit lives as long as they do: out of the collector's sight, their
+        # collections are cheaper (and the pages of it shared with this process stay shared)
+        gc.collect()
+        gc.freeze()
+        try:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                # the scaling chart loads its spec at many scales: start it first, beside the specs
+                scaling_job = pool.submit(_scaling_chart_early, scaling) if draw_scaling and scaling else None
+                built = dict(zip(todo, pool.map(_build_collected, todo, [draw[p] for p in todo], chunksize=1)))
+                scaling_svg = scaling_job.result() if scaling_job is not None else scaling_svg
+        finally:
+            gc.unfreeze()
     else:
         built = {p: _build_one(p, draw[p]) for p in todo}
     results = [(p, built[p] if p in built else reuse[p]) for p in paths]
