@@ -8,16 +8,27 @@ from __future__ import annotations
 
 import copy
 import functools
+import gc
 import importlib.util
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
 # The suite computes every output and never writes to the user's cache (~/.cache/archcalc): the cache is
 # off in this process and in every command it starts; tests/test_cache.py turns it on in a tmp_path.
 os.environ["ARCHCALC_CACHE"] = "off"
+
+# One intra-op thread for torch in every test process (and the commands it starts), unless OMP_NUM_THREADS is
+# set already. The suite runs one xdist worker per CPU, and torch's default pool of one thread per core (2 here) in
+# each worker oversubscribes them: a parallel region waits at its barrier for a sibling thread that another worker's
+# threads have descheduled (spinning meanwhile), so small CPU tensors ran many times slower (a 3x32x32
+# convolution took 16 ms) and the torch tests spent about 40 % more CPU. Set before any test module imports
+# torch, which reads it once. Nothing checked depends on the thread count: the code that sets threads itself
+# (crosscheck, bench's cpu_threads, the memory measurements) still does, and tests/test_bench.py checks that
+# bench restores a count of 2.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -134,6 +145,21 @@ def zoo_torch_spec(path: Path) -> tuple[Any, Any]:
         return _REDUCED[path] if res is not None else (zoo_spec(path), zoo_analysis(path))
     spec = load_spec(path, scale={"resolution": list(res)} if res else None, params=params)
     return spec, analyze(spec)
+
+
+@pytest.fixture
+def older_objects_frozen() -> Iterator[None]:
+    """Everything alive when the test starts moved out of the cyclic collector's sight (``gc.freeze``) until it
+    ends. For tests of code that calls ``gc.collect()`` itself (bench's runner, after every batch size and
+    model): a full collection walks every object of the process, and a test worker holds millions by then
+    (the zoo's specs and analyses, loaded once per process, pytest's items, torch), so each collection took
+    0.5-1 s, most of a bench test's time. The objects the test makes are collected as before; what was alive
+    before it is not garbage the code under test made, and returns to the collector afterwards."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def has_module(name: str) -> bool:

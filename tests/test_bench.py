@@ -20,6 +20,9 @@ from archcalc.bench.stats import percentile, relative_difference, summarize
 from archcalc.bench.timing import choose_iters
 from archcalc.cli import main
 
+# bench's runner collects garbage after every batch size: keep those collections to what each test makes
+pytestmark = pytest.mark.usefixtures("older_objects_frozen")
+
 TINY = """\
 name: Tiny
 family: test
@@ -211,11 +214,16 @@ def bench(spec, factory=make_tiny, **options):
 def test_cpu_run_fields_are_sane(tiny_spec):
     import torch
 
+    # the suite runs torch with one thread (tests/conftest.py): start from two, so that restoring is seen
     threads = torch.get_num_threads()
-    # one thread: a multi-threaded matmul peak collapses when other processes compete for the
-    # cores, a single thread only shares them fairly (keeps the fraction of peak meaningful)
-    run = bench(tiny_spec, cpu_threads=1)
-    assert run.environment.cpu_threads == 1 and torch.get_num_threads() == threads  # restored
+    torch.set_num_threads(2)
+    try:
+        # one thread: a multi-threaded matmul peak collapses when other processes compete for the
+        # cores, a single thread only shares them fairly (keeps the fraction of peak meaningful)
+        run = bench(tiny_spec, cpu_threads=1)
+        assert run.environment.cpu_threads == 1 and torch.get_num_threads() == 2  # restored
+    finally:
+        torch.set_num_threads(threads)
     assert run.device == "cpu" and run.on_cpu and "CPU" in run.notice
     assert run.environment.on_cpu and run.environment.device_slug.startswith("cpu-")
     assert run.setup.precision == "float32" and run.setup.compile == "none" and not run.setup.cuda_graphs

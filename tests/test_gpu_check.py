@@ -11,7 +11,8 @@ import pytest
 
 from conftest import ROOT
 
-pytestmark = pytest.mark.torch
+# the dry run's bench phase collects garbage after every batch size (see conftest.older_objects_frozen)
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("older_objects_frozen")]
 pytest.importorskip("torch")
 
 

@@ -25,7 +25,7 @@ import yaml
 from archcalc import analyze, load_spec, parse_spec
 from archcalc.cli import main
 
-from conftest import ROOT, has_module, zoo_specs
+from conftest import ROOT, has_module, zoo_analysis, zoo_spec, zoo_specs
 
 pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
@@ -66,8 +66,8 @@ DETECTION_KINDS = {"tap", "fpn", "levels", "per_proposal", "proposals", "detecti
 
 @pytest.mark.parametrize("path", zoo_specs(), ids=lambda p: p.stem)
 def test_zoo_round_trip(path: Path) -> None:
-    spec = load_spec(path)
-    original = analyze(spec)
+    # load_spec(path) and analyze() of it, shared with the other zoo tests of this process (only read here)
+    spec, original = zoo_spec(path), zoo_analysis(path)
     if any(r.type in DETECTION_KINDS for r in (*original.layers, *original.groups)):
         pytest.skip("the importer maps no detection kinds (named tensors, RoI ops, per-proposal sections)")
     model = build_model(spec, analysis=original, device="meta")
@@ -91,7 +91,7 @@ def imported(model: Any, shape: tuple[int, ...], name: str = "t") -> Any:
 
 def assert_zoo_totals(text: str, zoo: str) -> None:
     mine = analyze(parse_spec(text))
-    theirs = analyze(load_spec(ROOT / "specs" / f"{zoo}.yaml"))
+    theirs = zoo_analysis(ROOT / "specs" / f"{zoo}.yaml")  # analyze(load_spec(...)), once per process
     assert (mine.totals.params, mine.totals.macs) == (theirs.totals.params, theirs.totals.macs)
     assert mine.output_shape == theirs.output_shape
 
