@@ -35,14 +35,17 @@ SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+def _text(input_shape: tuple[int, ...], layers: list[dict[str, Any]]) -> str:
+    return yaml.safe_dump({"name": "random", "input": list(input_shape), "layers": layers}, sort_keys=False)
+
+
 def _spec(input_shape: tuple[int, ...], layers: list[dict[str, Any]]) -> Any:
-    return parse_spec(yaml.safe_dump({"name": "random", "input": list(input_shape), "layers": layers}, sort_keys=False))
+    return parse_spec(_text(input_shape, layers))
 
 
 def _output(input_shape: tuple[int, ...], layers: list[dict[str, Any]]) -> tuple[int, ...] | None:
     """The analyzer's output shape of ``layers`` on ``input_shape``; None if they do not fit."""
-    text = yaml.safe_dump({"name": "random", "input": list(input_shape), "layers": layers}, sort_keys=False)
-    return _output_of(text)
+    return _output_of(_text(input_shape, layers))
 
 
 @functools.lru_cache(maxsize=None)
