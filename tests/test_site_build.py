@@ -8,7 +8,9 @@ import gc
 
 import pytest
 
-from archcalc.site.build import _build_collected, _build_one, graph_file, page_diagram, page_diagram_and_graph_file
+from archcalc.diagram import network_diagram, render_svg
+from archcalc.site.build import _build_collected, _build_one, page_diagram, page_diagram_and_graph_file
+from archcalc.site.pages import standalone
 
 from conftest import SPECS, zoo_analysis, zoo_spec
 
@@ -19,7 +21,9 @@ def test_one_diagram_layout_makes_the_page_diagram_and_the_graph_file(stem):
     if not path.is_file():
         pytest.skip(f"no {path.name} in the zoo")
     spec, analysis = zoo_spec(path), zoo_analysis(path)
-    assert page_diagram_and_graph_file(spec, analysis) == (page_diagram(spec, analysis), graph_file(spec, analysis))
+    # the graph file as laid out on its own, with its title
+    graph = standalone(render_svg(network_diagram(spec, analysis=analysis)))
+    assert page_diagram_and_graph_file(spec, analysis) == (page_diagram(spec, analysis), graph)
 
 
 def test_build_collected_is_build_one_and_restores_the_collector():

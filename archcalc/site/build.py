@@ -46,16 +46,10 @@ def page_diagram(spec: Spec, analysis: Analysis) -> str:
     return page_fragment(network_diagram(spec, analysis=analysis, title=None))
 
 
-def graph_file(spec: Spec, analysis: Analysis) -> str:
-    """``specs/<stem>.graph.svg``: the network diagram as a standalone SVG file."""
-    from ..diagram import network_diagram, render_svg
-
-    return standalone(render_svg(network_diagram(spec, analysis=analysis)))
-
-
 def page_diagram_and_graph_file(spec: Spec, analysis: Analysis) -> tuple[str, str]:
-    """:func:`page_diagram` and :func:`graph_file` (the same text) from one layout of the diagram:
-    they differ in the title only, and laying the diagram out is most of the work."""
+    """:func:`page_diagram`, and ``specs/<stem>.graph.svg`` (the diagram with its default title as a
+    standalone SVG file), from one layout of the diagram: the two differ in the title only, and laying
+    the diagram out is most of the work."""
     from dataclasses import replace
 
     from ..diagram import network_diagram, render_svg
